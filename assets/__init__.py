@@ -1,0 +1,1 @@
+"""Package data: the app's icons (generated from the drawing source in this folder)."""

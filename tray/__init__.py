@@ -1,0 +1,1 @@
+"""The tray app and the command line: watches Ollama, registers the server in Claude Code, keeps it healthy."""
