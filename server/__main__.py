@@ -1,0 +1,55 @@
+"""`python -m ollama_mcp_tray.server` / `ollama-mcp-server`: run the stdio MCP server."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+
+from ._version import __version__
+
+USAGE = """usage: ollama-mcp-server [--version]
+
+The stdio MCP server of Ollama MCP Tray. Claude Code starts it; register it with `ollama-mcp-tray enable`.
+Configured by OLLAMA_URL (or OLLAMA_HOST), OLLAMA_KEY, OLLAMA_DEFAULT_MODEL and the app's settings file.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server over stdio until the client closes stdin."""
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["--version"], ["-V"]):
+        sys.stdout.write(f"ollama-mcp-server {__version__}\n")
+        return 0
+    if args:
+        sys.stderr.write(USAGE)
+        return 0 if args[0] in ("-h", "--help") else 2
+
+    from .config import ServerConfig, resolve_config
+    from .errors import ConfigError
+    from .logs import setup_logging
+    from .paths import AppPaths
+
+    paths = AppPaths.default()
+    setup_logging(paths.server_log, os.environ.get("OLLAMA_MCP_LOG_LEVEL", "INFO").upper())
+    log = logging.getLogger("ollama_mcp_tray.server")
+    config_error: ConfigError | None = None
+    try:
+        config = resolve_config(paths=paths)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        config, config_error = ServerConfig(), exc
+    log.info("Starting ollama-mcp-server %s for %s", __version__, config.base_url)
+
+    from .app import build_server
+
+    server = build_server(config, paths, config_error=config_error)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run("stdio")
+    log.info("Stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
