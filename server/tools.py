@@ -188,6 +188,7 @@ async def stream_generation(
     started = anyio.current_time()
     last_report = started
     first = anyio.Event()
+    failure: OllamaError | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(_heartbeat, ctx, started, first, model)
         try:
@@ -211,8 +212,13 @@ async def stream_generation(
                     last_report = now
                     phase = "thinking" if thinking and not answer else "generating"
                     await ctx.report_progress(round(now - started, 3), None, f"{model}: {phase}, {pieces} tokens")
+        except OllamaError as exc:
+            # Raised outside the task group, so the caller sees our error and not an ExceptionGroup.
+            failure = exc
         finally:
             first.set()
+    if failure is not None:
+        raise failure
     result = _finish(model, final, "".join(answer), "".join(thinking), calls)
     stats.update(result.model_dump(include={"prompt_tokens", "output_tokens", "total_duration_ms", "eval_duration_ms"}))
     return result
