@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
+
 from ollama_mcp_tray.server.errors import OllamaAuthError, OllamaUnreachable
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, OllamaSnapshot
 from ollama_mcp_tray.server.usage import UsageSummary

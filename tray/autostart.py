@@ -1,0 +1,187 @@
+"""Start the tray at login: an XDG autostart entry on Linux, a LaunchAgent on macOS, the Run key on Windows.
+
+The entry runs the app with no arguments, which starts the tray quietly (no window, no notification). The
+file contents are pure functions of the command; enabling writes them atomically and is idempotent,
+disabling removes them. Paths and platform are parameters so tests run each flavour in a temporary HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+APP_ID = "ollama-mcp-tray"
+LAUNCH_AGENT_LABEL = "io.github.ollama-mcp-tray"
+RUN_VALUE_NAME = "OllamaMcpTray"
+_RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+
+
+def tray_command(executable: str = sys.executable, frozen: bool = bool(getattr(sys, "frozen", False))) -> list[str]:
+    """The absolute command that starts the tray: the frozen binary, or this interpreter with `-m`."""
+    if frozen:
+        return [executable]
+    exe = Path(executable)
+    # pythonw.exe starts without a console window on Windows.
+    windowless = exe.with_name("pythonw.exe")
+    if exe.name.lower() == "python.exe" and windowless.exists():
+        exe = windowless
+    return [str(exe), "-m", "ollama_mcp_tray.tray"]
+
+
+def _desktop_quote(arg: str) -> str:
+    """Quote one argument for a desktop entry's Exec key (freedesktop Desktop Entry spec).
+
+    >>> _desktop_quote("/usr/bin/python3")
+    '/usr/bin/python3'
+    >>> _desktop_quote('/home/a b/py$')
+    '"/home/a b/py\\\\$"'
+    """
+    arg = arg.replace("%", "%%")
+    if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
+        return arg
+    escaped = "".join("\\" + c if c in '"`$\\' else c for c in arg)
+    return f'"{escaped}"'
+
+
+def desktop_entry(command: Sequence[str]) -> str:
+    """The XDG autostart file's text."""
+    exec_line = " ".join(_desktop_quote(a) for a in command)
+    return (
+        "[Desktop Entry]\n"
+        "Type=Application\n"
+        "Name=Ollama MCP Tray\n"
+        "Comment=Use your local Ollama models from Claude Code\n"
+        f"Exec={exec_line}\n"
+        "Terminal=false\n"
+        "X-GNOME-Autostart-enabled=true\n"
+        "Categories=Development;\n"
+    )
+
+
+def launch_agent(command: Sequence[str]) -> bytes:
+    """The macOS LaunchAgent property list."""
+    return plistlib.dumps(
+        {
+            "Label": LAUNCH_AGENT_LABEL,
+            "ProgramArguments": list(command),
+            "RunAtLoad": True,
+            "KeepAlive": False,
+            "ProcessType": "Interactive",
+        }
+    )
+
+
+def windows_command_line(command: Sequence[str]) -> str:
+    """The Run key's value: one command line, quoted the way Windows parses it."""
+    return subprocess.list2cmdline(list(command))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Autostart:
+    """The login item of the current platform.
+
+    Args:
+        home: the user's home folder (macOS LaunchAgents live under it).
+        env: the environment (XDG_CONFIG_HOME on Linux).
+        platform: `sys.platform`'s value.
+        command: what to start; `tray_command()` by default.
+    """
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        platform: str = sys.platform,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self.home = home if home is not None else Path.home()
+        self.env = os.environ if env is None else env
+        self.platform = platform
+        self.command = list(command) if command is not None else tray_command()
+
+    @property
+    def path(self) -> Path | None:
+        """The file that makes the tray start at login (None on Windows, which uses the registry)."""
+        if self.platform == "win32":
+            return None
+        if self.platform == "darwin":
+            return self.home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+        config = self.env.get("XDG_CONFIG_HOME") or str(self.home / ".config")
+        return Path(config) / "autostart" / f"{APP_ID}.desktop"
+
+    def is_enabled(self) -> bool:
+        """Whether the tray starts at login."""
+        if self.platform == "win32":
+            return _windows_run_value() is not None
+        path = self.path
+        return path is not None and path.is_file()
+
+    def enable(self) -> None:
+        """Start the tray at login (rewrites the entry: idempotent, and it follows a moved interpreter)."""
+        if self.platform == "win32":
+            _windows_set_run_value(windows_command_line(self.command))
+            return
+        path = self.path
+        assert path is not None
+        data = launch_agent(self.command) if self.platform == "darwin" else desktop_entry(self.command).encode()
+        _write_atomic(path, data)
+
+    def disable(self) -> None:
+        """Stop starting at login; nothing to do when it was not enabled."""
+        if self.platform == "win32":
+            _windows_delete_run_value()
+            return
+        path = self.path
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def set_enabled(self, enabled: bool) -> None:
+        if enabled:
+            self.enable()
+        else:
+            self.disable()
+
+
+# ---- Windows registry (only reachable on Windows) -----------------------------------------------------
+
+if sys.platform == "win32":
+    import winreg
+
+    def _windows_run_value() -> str | None:
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, _RUN_KEY) as key:
+                value, _kind = winreg.QueryValueEx(key, RUN_VALUE_NAME)
+        except FileNotFoundError:
+            return None
+        return str(value)
+
+    def _windows_set_run_value(command_line: str) -> None:
+        with winreg.CreateKey(winreg.HKEY_CURRENT_USER, _RUN_KEY) as key:
+            winreg.SetValueEx(key, RUN_VALUE_NAME, 0, winreg.REG_SZ, command_line)
+
+    def _windows_delete_run_value() -> None:
+        try:
+            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, _RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
+                winreg.DeleteValue(key, RUN_VALUE_NAME)
+        except FileNotFoundError:
+            pass
+
+else:
+
+    def _not_windows(*_args: object) -> None:
+        raise OSError("The Run key exists on Windows only.")
+
+    _windows_run_value = _windows_set_run_value = _windows_delete_run_value = _not_windows

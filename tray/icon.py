@@ -1,0 +1,193 @@
+"""The tray icon: the only module that imports pystray.
+
+It turns the neutral menu of `menu_model` into pystray objects and shows status images from the package's
+assets. Threading: `run()` owns the main thread (pystray's rule); every other method is called from the
+tray controller's single thread, so pystray is only ever driven from one thread of ours. Menu clicks arrive
+on pystray's thread and are handed straight to `on_action`, which only queues them.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from . import backend as backend_info
+from .menu_model import Action, Entry, Item, Menu
+from .state import IconState
+
+log = logging.getLogger(__name__)
+
+ICON_SIZES = (16, 24, 32, 48, 64)
+
+
+class TrayUnavailable(Exception):
+    """No usable tray icon in this session; the message says why and what to do."""
+
+
+def _target_size(backend: str) -> int:
+    # Trays scale what they get; starting from the size nearest above theirs keeps the small-size drawing.
+    return {"darwin": 44, "win32": 32}.get(backend, 24)
+
+
+def _asset_image(name: str) -> Image.Image | None:
+    resource = importlib.resources.files("ollama_mcp_tray.assets") / "icons" / name
+    if not resource.is_file():
+        return None
+    with resource.open("rb") as fh:
+        image = Image.open(fh)
+        image.load()
+    return image
+
+
+def _placeholder_image(state: IconState, size: int) -> Image.Image:
+    """TEMPORARY: a coloured disc, used only while assets/icons/status-*.png have not landed."""
+    colours = {
+        IconState.UP: (46, 160, 67),
+        IconState.LOADED: (31, 111, 235),
+        IconState.DOWN: (140, 140, 140),
+        IconState.AUTH: (218, 54, 51),
+        IconState.STARTING: (210, 153, 34),
+    }
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    ImageDraw.Draw(image).ellipse((1, 1, size - 2, size - 2), fill=(*colours[state], 255))
+    return image
+
+
+def status_image(state: IconState, size: int) -> Image.Image:
+    """The status icon for a state, from the smallest asset at least `size` pixels wide."""
+    candidates = [s for s in ICON_SIZES if s >= size] or [ICON_SIZES[-1]]
+    for candidate in candidates:
+        image = _asset_image(f"status-{state.value}-{candidate}.png")
+        if image is not None:
+            return image
+    return _placeholder_image(state, max(size, 32))
+
+
+@dataclass(frozen=True)
+class View:
+    """What the icon shows: computed purely from the state by `menu_model`."""
+
+    state: IconState
+    tooltip: str
+    menu: Menu
+
+
+def load_pystray(env: dict[str, str] | None = None) -> Any:
+    """Import pystray and check that its backend can be clicked.
+
+    Raises:
+        TrayUnavailable: no display, pystray failed to load, or only the unclickable xorg backend exists.
+    """
+    env = dict(os.environ) if env is None else env
+    problem = backend_info.display_problem(env)
+    if problem:
+        raise TrayUnavailable(problem)
+    try:
+        import pystray
+    # pystray only turns ImportError into a fallback; a display that cannot be opened raises Xlib's errors.
+    except Exception as exc:
+        raise TrayUnavailable(backend_info.import_failure_message(exc, env)) from exc
+    name = backend_info.backend_name(pystray.Icon.__module__)
+    message = backend_info.unusable_backend_message(name)
+    if message:
+        raise TrayUnavailable(message)
+    return pystray
+
+
+class TrayIcon:
+    """A pystray icon fed with `View`s."""
+
+    def __init__(self, pystray: Any, on_action: Callable[[Action], None], name: str = "ollama-mcp-tray") -> None:
+        self._pystray = pystray
+        self._on_action = on_action
+        self.backend = backend_info.backend_name(pystray.Icon.__module__)
+        self._size = _target_size(self.backend)
+        self._images: dict[IconState, Image.Image] = {}
+        self._shown: View | None = None
+        self._icon = pystray.Icon(name, self._image(IconState.STARTING), "Ollama MCP Tray")
+
+    @property
+    def has_notification(self) -> bool:
+        return bool(self._icon.HAS_NOTIFICATION)
+
+    def _image(self, state: IconState) -> Image.Image:
+        if state not in self._images:
+            self._images[state] = status_image(state, self._size)
+        return self._images[state]
+
+    def _item(self, entry: Entry) -> Any:
+        ps = self._pystray
+        if not isinstance(entry, Item):
+            return ps.Menu.SEPARATOR
+        if entry.submenu:
+            return ps.MenuItem(entry.text, ps.Menu(*(self._item(e) for e in entry.submenu)))
+        action = entry.action
+        callback: Callable[[Any, Any], None] = _ignore if action is None else _Dispatch(self._on_action, action)
+        checked = None if entry.checked is None else _Const(entry.checked)
+        return ps.MenuItem(
+            entry.text,
+            callback,
+            checked=checked,
+            radio=entry.radio,
+            default=entry.default,
+            visible=entry.visible,
+            enabled=entry.enabled,
+        )
+
+    def show(self, view: View) -> None:
+        """Show a view, touching only what changed (the gtk backend writes a file per icon change)."""
+        old = self._shown
+        if old is None or old.state is not view.state:
+            self._icon.icon = self._image(view.state)
+        if old is None or old.tooltip != view.tooltip:
+            self._icon.title = view.tooltip
+        if old is None or old.menu != view.menu:
+            self._icon.menu = self._pystray.Menu(*(self._item(e) for e in view.menu))
+        self._shown = view
+
+    def notify(self, title: str, message: str) -> None:
+        """A desktop notification, where the backend can send one; always logged."""
+        log.info("notification: %s: %s", title, message)
+        if self.has_notification:
+            self._icon.notify(message, title)
+
+    def run(self, setup: Callable[[], None]) -> None:
+        """Run pystray's loop on this (the main) thread until `stop()`; `setup` runs once it is ready."""
+
+        def ready(icon: Any) -> None:
+            icon.visible = True
+            setup()
+
+        self._icon.run(setup=ready)
+
+    def stop(self) -> None:
+        self._icon.stop()
+
+
+class _Const:
+    """A constant for pystray's `checked` (it wants a callable taking the item)."""
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __call__(self, item: Any) -> bool:
+        return self.value
+
+
+class _Dispatch:
+    def __init__(self, on_action: Callable[[Action], None], action: Action) -> None:
+        self.on_action = on_action
+        self.action = action
+
+    def __call__(self, icon: Any, item: Any) -> None:
+        self.on_action(self.action)
+
+
+def _ignore(icon: Any, item: Any) -> None:
+    """Informational lines are disabled; nothing to do if one is activated anyway."""
