@@ -34,8 +34,9 @@ STATES: tuple[str, ...] = ("up", "loaded", "down", "auth", "starting")
 APP_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 STATUS_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64)
 ICO_SIZES: tuple[int, ...] = (16, 24, 32, 48, 64, 128, 256)
-# Pillow's ICNS writer stores these pixel sizes; 1024 is drawn only for the .icns (no PNG for it).
-ICNS_SIZES: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)
+# The pixel sizes Pillow's ICNS writer stores (16 pt appears as its 32 px retina form); 1024 is drawn only
+# for the .icns, with no PNG of its own.
+ICNS_SIZES: tuple[int, ...] = (32, 64, 128, 256, 512, 1024)
 
 ICONS_DIR = Path(__file__).resolve().parent / "icons"
 
