@@ -18,7 +18,6 @@ from ollama_mcp_tray.assets.draw_icons import (
     STATUS_SIZES,
     draw_icon,
     icon_files,
-    write_icons,
 )
 
 ICONS = Path(str(files("ollama_mcp_tray.assets"))) / "icons"
