@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from . import backend as backend_info
 from .menu_model import Action, Entry, Item, Menu
@@ -23,7 +23,7 @@ from .state import IconState
 
 log = logging.getLogger(__name__)
 
-ICON_SIZES = (16, 24, 32, 48, 64)
+ICON_SIZES = (16, 22, 24, 32, 48, 64)
 
 
 class TrayUnavailable(Exception):
@@ -45,20 +45,6 @@ def _asset_image(name: str) -> Image.Image | None:
     return image
 
 
-def _placeholder_image(state: IconState, size: int) -> Image.Image:
-    """TEMPORARY: a coloured disc, used only while assets/icons/status-*.png have not landed."""
-    colours = {
-        IconState.UP: (46, 160, 67),
-        IconState.LOADED: (31, 111, 235),
-        IconState.DOWN: (140, 140, 140),
-        IconState.AUTH: (218, 54, 51),
-        IconState.STARTING: (210, 153, 34),
-    }
-    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    ImageDraw.Draw(image).ellipse((1, 1, size - 2, size - 2), fill=(*colours[state], 255))
-    return image
-
-
 def status_image(state: IconState, size: int) -> Image.Image:
     """The status icon for a state, from the smallest asset at least `size` pixels wide."""
     candidates = [s for s in ICON_SIZES if s >= size] or [ICON_SIZES[-1]]
@@ -66,7 +52,9 @@ def status_image(state: IconState, size: int) -> Image.Image:
         image = _asset_image(f"status-{state.value}-{candidate}.png")
         if image is not None:
             return image
-    return _placeholder_image(state, max(size, 32))
+    raise FileNotFoundError(
+        f"No status-{state.value}-*.png in ollama_mcp_tray.assets/icons: the package is incomplete."
+    )
 
 
 @dataclass(frozen=True)
