@@ -712,6 +712,7 @@ class OllamaEmulator:
         self._cancelled = 0
         self._active = 0
         self._peak_active = 0
+        self._accepted = 0
         self._connections: set[socket.socket] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -813,6 +814,12 @@ class OllamaEmulator:
         """The most generations that ran at the same time."""
         with self._cond:
             return self._peak_active
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted so far (keep-alive reuse keeps this low)."""
+        with self._cond:
+            return self._accepted
 
     def model_names(self) -> list[str]:
         """Installed models, newest first, as `/api/tags` lists them."""
@@ -940,6 +947,7 @@ class OllamaEmulator:
                         connection.close()
                         return
                     self._connections.add(connection)
+                    self._accepted += 1
                 server.process_request(connection, address)
 
 
