@@ -1,0 +1,58 @@
+"""Everything the CLI (and the tray) needs to know about this user's setup, gathered in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ollama_mcp_tray.server.config import ServerConfig, resolve_config
+from ollama_mcp_tray.server.paths import AppPaths
+from ollama_mcp_tray.server.settings import Settings, load_settings
+
+from .registration import ClaudeHome, Registrar, ServerLaunch, entry_env
+from .safe_edit import SafeEditor
+
+
+@dataclass
+class AppContext:
+    """Paths, settings and the environment, resolved once per command."""
+
+    paths: AppPaths
+    claude: ClaudeHome
+    launch: ServerLaunch
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _settings: Settings | None = None
+
+    @classmethod
+    def default(cls, env: Mapping[str, str] | None = None) -> AppContext:
+        """The real user's folders, Claude Code's config (CLAUDE_CONFIG_DIR honoured) and our interpreter."""
+        env = dict(os.environ if env is None else env)
+        return cls(paths=AppPaths.default(), claude=ClaudeHome.from_env(env), launch=ServerLaunch.current(), env=env)
+
+    @property
+    def settings(self) -> Settings:
+        """The saved settings (read on first use; raises ConfigError for a broken file)."""
+        if self._settings is None:
+            self._settings = load_settings(self.paths.settings_file)
+        return self._settings
+
+    def reload_settings(self) -> Settings:
+        self._settings = None
+        return self.settings
+
+    def server_config(self) -> ServerConfig:
+        """What our server would resolve in this environment (env, then settings, then key file)."""
+        return resolve_config(self.env, self.paths, self.settings)
+
+    @property
+    def editor(self) -> SafeEditor:
+        return SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
+
+    def registrar(self) -> Registrar:
+        return Registrar(self.paths, self.claude, self.launch, env=entry_env(self.settings), editor=self.editor)
+
+    @property
+    def home(self) -> Path:
+        return Path(self.env.get("HOME") or Path.home())

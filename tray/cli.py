@@ -1,0 +1,384 @@
+"""`ollama-mcp-tray <command>`: set up, register and check the server from a terminal, without the GUI.
+
+Results go to stdout, diagnostics to stderr; a user error is a message, never a traceback.
+
+Exit codes:
+    0  done / every check passed
+    1  a check failed or a problem was found (doctor, setup's verification)
+    2  usage error (unknown command or option)
+    3  a config file was refused (does not parse, or unexpected content); it was left untouched
+    4  the server name is taken by another MCP server (use --name, or --force to replace it)
+    5  Ollama cannot be reached, or refused the key
+    6  another program kept rewriting the file, or our lock stayed taken; try again
+  130  interrupted
+
+Commands are one function each, registered in `COMMANDS`; add one with `command(...)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ollama_mcp_tray.server.errors import ConfigError, OllamaError, OllamaMcpError
+from ollama_mcp_tray.server.ollama_client import same_model
+
+from . import claude_md
+from .app_context import AppContext
+from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
+from .config_errors import ConcurrentEditError, ForeignEntryError
+from .doctor import Check, choose_default_model, claude_verdict, run_checks, snapshot, status_report
+from .registration import RegistrationStatus, Scope, Target
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_CONFIG_REFUSED = 3
+EXIT_NAME_TAKEN = 4
+EXIT_OLLAMA = 5
+EXIT_BUSY = 6
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, how it adds its arguments, and what it runs."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, AppContext], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, configure: Callable[[argparse.ArgumentParser], None] | None = None
+) -> Callable[[Callable[[argparse.Namespace, AppContext], int]], Callable[[argparse.Namespace, AppContext], int]]:
+    """Register a subcommand (also for other modules, e.g. desktop integration)."""
+
+    def register(
+        run: Callable[[argparse.Namespace, AppContext], int],
+    ) -> Callable[[argparse.Namespace, AppContext], int]:
+        COMMANDS[name] = Command(help, configure or (lambda _parser: None), run)
+        return run
+
+    return register
+
+
+def out(text: str = "") -> None:
+    print(text)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+# ---- shared arguments ------------------------------------------------------------------------------------
+def _target_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scope", choices=[s.value for s in Scope], default="user", help="where (default: user)")
+    parser.add_argument("--project", type=Path, help="the project folder for local/project scope (default: here)")
+    parser.add_argument("--name", help="the server's name in Claude Code (default: settings' server_name)")
+    parser.add_argument("--force", action="store_true", help="replace or remove a server of that name that is not ours")
+
+
+def _target(args: argparse.Namespace, ctx: AppContext) -> Target:
+    scope = Scope(args.scope)
+    name = args.name or ctx.settings.server_name
+    project = None
+    if scope is not Scope.USER:
+        project = (args.project or Path.cwd()).expanduser().absolute()
+        if not project.is_dir():
+            raise ConfigError(f"The project folder {project} does not exist.")
+    elif args.project is not None:
+        raise UsageError("--project goes with --scope local or --scope project.")
+    return Target(scope, name, project)
+
+
+class UsageError(OllamaMcpError):
+    """The command line itself is wrong (exit code 2)."""
+
+
+def _describe(status: RegistrationStatus) -> str:
+    where = str(status.file)
+    parts = [f"{status.target.scope.value:<8} {status.state.value:<13} {where}"]
+    if status.target.scope is Scope.LOCAL:
+        parts.append(f"project {status.target.project}")
+    if status.target.scope is Scope.PROJECT:
+        parts.append("approved" if status.approved else "not approved")
+    if status.trusted is not None:
+        parts.append("trusted" if status.trusted else "folder not yet trusted in Claude Code")
+    if status.state.value.startswith("ours") and not status.up_to_date:
+        parts.append("needs refresh (`ollama-mcp-tray repair`)")
+    return ", ".join(parts)
+
+
+# ---- commands ----------------------------------------------------------------------------------------------
+def _configure_setup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="the default model (default: the best installed one, a coder model first)")
+    parser.add_argument("--name", help="the server's name in Claude Code (default: ollama)")
+    parser.add_argument("--force", action="store_true", help="replace a server of that name that is not ours")
+    parser.add_argument("--claude-md", action="store_true", help="add a 'local model usage' section to CLAUDE.md")
+
+
+@command("setup", "one-time setup: check Ollama, pick a model, register in Claude Code, verify", _configure_setup)
+def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
+    config = ctx.server_config()
+    snap = anyio.run(snapshot, config)
+    if not snap.up:
+        err(f"Ollama does not answer at {config.base_url}: {snap.error}")
+        err("Start Ollama, or point us at it: `ollama-mcp-tray config set ollama_url URL`.")
+        if not args.model:
+            return EXIT_OLLAMA
+    out(f"Ollama {snap.version} at {config.base_url}" if snap.up else f"Ollama at {config.base_url} is down")
+    model = args.model
+    if model and snap.up and not any(same_model(m.name, model) for m in snap.models):
+        err(f"The model {model!r} is not installed. Install it with `ollama pull {model}`, or pick one of:")
+        for m in snap.models:
+            err(f"  {m.name}")
+        return EXIT_PROBLEM
+    model = model or choose_default_model(snap.models, [m.name for m in snap.loaded])
+    updates: dict[str, Any] = {}
+    if model:
+        updates["default_model"] = model
+    if args.name:
+        updates["server_name"] = args.name
+    if updates:
+        save_settings(ctx.paths.settings_file, updates)
+        ctx.reload_settings()
+    out(f"Default model: {model}" if model else "No completion model installed (try `ollama pull qwen2.5-coder`).")
+    status = ctx.registrar().enable(Target(Scope.USER, ctx.settings.server_name), force=args.force)
+    out(f"Registered: {_describe(status)}")
+    if args.claude_md:
+        changed = claude_md.install(ctx.editor, ctx.claude.claude_md, ctx.settings.server_name, model)
+        out(f"CLAUDE.md section {'added' if changed else 'already there'}: {ctx.claude.claude_md}")
+    verdict = claude_verdict(ctx, status)
+    if verdict is None:
+        out("Claude Code's CLI was not found; open Claude Code and run /mcp to see the server.")
+    else:
+        _print_check(verdict)
+    ok = status.state.value == "ours-current" and (verdict is None or verdict.ok) and model is not None
+    return EXIT_OK if ok else EXIT_PROBLEM
+
+
+def _configure_enable(parser: argparse.ArgumentParser) -> None:
+    _target_args(parser)
+    parser.add_argument(
+        "--approve",
+        action="store_true",
+        help="project scope: also pre-approve the server in <project>/.claude/settings.local.json "
+        "(trusting the folder stays your decision in Claude Code)",
+    )
+
+
+@command("enable", "register the server in Claude Code (idempotent)", _configure_enable)
+def cmd_enable(args: argparse.Namespace, ctx: AppContext) -> int:
+    target = _target(args, ctx)
+    if args.approve and target.scope is not Scope.PROJECT:
+        raise UsageError("--approve goes with --scope project.")
+    status = ctx.registrar().enable(target, force=args.force, approve=args.approve)
+    out(f"Enabled: {_describe(status)}")
+    if target.scope is Scope.PROJECT and not status.trusted:
+        err("Claude Code connects project servers only in a folder you trusted: run `claude` there once and accept.")
+    return EXIT_OK
+
+
+@command("disable", "remove the server from Claude Code (idempotent)", _target_args)
+def cmd_disable(args: argparse.Namespace, ctx: AppContext) -> int:
+    status = ctx.registrar().disable(_target(args, ctx), force=args.force)
+    out(f"Disabled: {_describe(status)}")
+    return EXIT_OK
+
+
+@command("repair", "restore registrations that vanished, went stale or no longer match the settings")
+def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
+    results = ctx.registrar().repair()
+    if not results:
+        out("Nothing to repair: no registrations were enabled through ollama-mcp-tray.")
+    for status, action in results:
+        out(f"{action}: {_describe(status)}")
+    return EXIT_PROBLEM if any(action.startswith("left alone") for _, action in results) else EXIT_OK
+
+
+def _configure_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--name", help="the server's name in Claude Code (default: settings' server_name)")
+
+
+@command("status", "Ollama, models, registrations and today's usage", _configure_json)
+def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
+    report = status_report(ctx, args.name or ctx.settings.server_name)
+    if args.json:
+        out(json.dumps(report, indent=2))
+        return EXIT_OK
+    ollama = report["ollama"]
+    if "up" not in ollama:
+        out(f"Ollama: settings problem: {ollama['error']}")
+    elif ollama["up"]:
+        out(f"Ollama: up at {ollama['url']} (version {ollama['version']})")
+    else:
+        out(f"Ollama: DOWN at {ollama['url']}: {ollama['error']}")
+    if "models" in ollama:
+        out(f"  key: {'set' if ollama['key_set'] else 'none'}; default model: {ollama['default_model'] or '(none)'}")
+        out("  installed: " + (", ".join(m["name"] for m in ollama["models"]) or "(none)"))
+        out("  loaded: " + (", ".join(m["name"] for m in ollama["loaded"]) or "(none)"))
+    out("Registrations:")
+    for item in report["registrations"]:
+        line = f"  {item['scope']:<8} {item['state']:<13} {item['file']}"
+        if item["project"] and item["scope"] == "local":
+            line += f" [{item['project']}]"
+        if item["scope"] == "project":
+            line += ", approved" if item["approved"] else ", not approved"
+        out(line)
+    usage = report["usage_today"]
+    speed = usage["median_tokens_per_second"]
+    out(
+        f"Today: {usage['calls']} calls, {usage['errors']} errors, {usage['prompt_tokens']} prompt + "
+        f"{usage['output_tokens']} output tokens" + (f", median {speed:.1f} tokens/s" if speed else "")
+    )
+    return EXIT_OK
+
+
+def _print_check(check: Check) -> None:
+    out(f"{'ok ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if not check.ok and check.fix:
+        out(f"     fix: {check.fix}")
+
+
+@command("doctor", "check everything, each failure with its fix", _configure_json)
+def cmd_doctor(args: argparse.Namespace, ctx: AppContext) -> int:
+    checks = run_checks(ctx, args.name or ctx.settings.server_name)
+    if args.json:
+        out(json.dumps({"ok": all(c.ok for c in checks), "checks": [c.to_json() for c in checks]}, indent=2))
+    else:
+        for check in checks:
+            _print_check(check)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEM
+
+
+@command("serve", "run the stdio MCP server (what Claude Code starts)")
+def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
+    from ollama_mcp_tray.server.__main__ import main as server_main
+
+    return server_main([])
+
+
+def _configure_set_key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delete", action="store_true", help="remove the stored key")
+
+
+@command("set-key", "store the Ollama key (read from stdin or a prompt; kept 0600)", _configure_set_key)
+def cmd_set_key(args: argparse.Namespace, ctx: AppContext) -> int:
+    if args.delete:
+        removed = delete_key(ctx.paths.key_file)
+        out("Key removed." if removed else "No key was stored.")
+        return EXIT_OK
+    key = getpass.getpass("Ollama key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    store_key(ctx.paths.key_file, key)
+    out(f"Key stored in {ctx.paths.key_file}.")
+    return EXIT_OK
+
+
+def _configure_config(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="{get,set}")
+    get = actions.add_parser("get", help="show one setting, or all")
+    get.add_argument("setting", nargs="?", choices=setting_names())
+    put = actions.add_parser("set", help="change a setting")
+    put.add_argument("setting", choices=setting_names())
+    put.add_argument("value")
+
+
+@command("config", "show or change settings", _configure_config)
+def cmd_config(args: argparse.Namespace, ctx: AppContext) -> int:
+    if args.action == "get":
+        values = ctx.settings.to_dict()
+        if args.setting:
+            out(_show(values[args.setting]))
+        else:
+            for name, value in values.items():
+                out(f"{name} = {_show(value)}")
+        return EXIT_OK
+    save_settings(ctx.paths.settings_file, {args.setting: parse_setting(args.setting, args.value)})
+    ctx.reload_settings()
+    out(f"{args.setting} = {_show(getattr(ctx.settings, args.setting))}")
+    if args.setting == "ollama_url":
+        # Registrations carry a non-default URL in their env; refresh the ones the user enabled.
+        for status, action in ctx.registrar().repair():
+            if action != "ok":
+                out(f"{action}: {_describe(status)}")
+    return EXIT_OK
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
+
+
+def _configure_claude_md(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--remove", action="store_true", help="remove the section")
+
+
+@command("claude-md", "add (or --remove) the 'local model usage' section in your CLAUDE.md", _configure_claude_md)
+def cmd_claude_md(args: argparse.Namespace, ctx: AppContext) -> int:
+    path = ctx.claude.claude_md
+    if args.remove:
+        changed = claude_md.uninstall(ctx.editor, path)
+        out(f"Section {'removed from' if changed else 'was not in'} {path}.")
+    else:
+        changed = claude_md.install(ctx.editor, path, ctx.settings.server_name, ctx.settings.default_model or None)
+        out(f"Section {'added to' if changed else 'already up to date in'} {path}.")
+    return EXIT_OK
+
+
+# ---- entry -------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="ollama-mcp-tray",
+        description="Use your local Ollama models from Claude Code. Without a command, starts the tray app.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 usage error, 3 config file refused, 4 name taken by "
+        "another server, 5 Ollama unreachable or key refused, 6 file busy, 130 interrupted.",
+    )
+    from ollama_mcp_tray.server import __version__
+
+    parser.add_argument("--version", action="version", version=f"ollama-mcp-tray {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    for name, spec in COMMANDS.items():
+        spec.configure(commands.add_parser(name, help=spec.help, description=spec.help))
+    return parser
+
+
+def exit_code_for(error: OllamaMcpError) -> int:
+    """The documented exit code of an error from our tree."""
+    if isinstance(error, UsageError):
+        return EXIT_USAGE
+    if isinstance(error, ForeignEntryError):
+        return EXIT_NAME_TAKEN
+    if isinstance(error, ConcurrentEditError):
+        return EXIT_BUSY
+    if isinstance(error, ConfigError):
+        return EXIT_CONFIG_REFUSED
+    if isinstance(error, OllamaError):
+        return EXIT_OLLAMA
+    return EXIT_PROBLEM
+
+
+def main(argv: Sequence[str] | None = None, ctx: AppContext | None = None) -> int:
+    """Run one command; returns its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        ctx = ctx or AppContext.default()
+        return COMMANDS[args.command].run(args, ctx)
+    except OllamaMcpError as exc:
+        err(f"ollama-mcp-tray {args.command}: {exc}")
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        err("Interrupted.")
+        return EXIT_INTERRUPTED
