@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PIL import Image, ImageGrab
+from Xlib.error import XError
 
 TOOLS = ("Xvfb", "xprop", "xdotool", "tint2", "dunst", "dbus-daemon", "gdbus")
 T = TypeVar("T")
@@ -163,7 +164,7 @@ class DesktopSession:
             try:
                 children = window.query_tree().children
                 props = window.list_properties() or []
-            except Exception:  # a window vanished while we walked the tree
+            except XError:  # a window vanished while we walked the tree
                 continue
             if xembed in props and window.get_attributes().map_state:
                 found.append(window)
@@ -204,7 +205,7 @@ class DesktopSession:
         for window in self.x.screen().root.query_tree().children:
             try:
                 attrs = window.get_attributes()
-            except Exception:
+            except XError:
                 continue
             if attrs.override_redirect and attrs.map_state == 2:  # IsViewable
                 rect = self.geometry(window)
