@@ -362,8 +362,8 @@ class OllamaClient:
                         )
                     finished = bool(chunk.get("done")) or chunk.get("status") == "success"
                     yield chunk
-                    if finished:
-                        return
+                    # No early return after the last chunk: reading on to the end of the body lets the
+                    # connection go back to the pool instead of being closed half-read.
             except httpx2.HTTPError as exc:
                 raise self._map_transport_error(exc, streaming=True) from exc
             if not finished:
