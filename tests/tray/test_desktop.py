@@ -54,6 +54,11 @@ class RunningTray:
 
 def icon_on_screen(desk: DesktopSession, rect: Rect) -> IconState:
     """Which status icon the tray shows now."""
+    return icon_match(desk, rect)[0]
+
+
+def icon_match(desk: DesktopSession, rect: Rect) -> tuple[IconState, float]:
+    """The status icon nearest to what `rect` shows, and the mean colour distance (about 1.5 for a match)."""
     shot = desk.screenshot(rect.box).convert("RGB")
     background = desk.screenshot((rect.x + rect.width + 6, rect.y, rect.x + rect.width + 7, rect.y + 1))
     colour = background.convert("RGB").getpixel((0, 0))
@@ -63,7 +68,8 @@ def icon_on_screen(desk: DesktopSession, rect: Rect) -> IconState:
         composed = Image.new("RGBA", image.size, (*colour, 255))
         composed.alpha_composite(image)
         scores[state] = sum(ImageStat.Stat(ImageChops.difference(composed.convert("RGB"), shot)).mean)
-    return min(scores, key=lambda s: scores[s])
+    best = min(scores, key=lambda s: scores[s])
+    return best, scores[best]
 
 
 def wait_for_icon(desk: DesktopSession, rect: Rect, state: IconState, timeout: float) -> float:
