@@ -252,6 +252,13 @@ ERRORS = [
     (GENERATE, b"xyz", 400, "invalid character 'x' looking for beginning of value"),
     (GENERATE, b'{"model":', 400, "unexpected EOF"),
     (GENERATE, b"[]", 400, "json: cannot unmarshal array into Go value of type api.GenerateRequest"),
+    (GENERATE, b"null", 404, "model '' not found"),
+    (
+        GENERATE,
+        b'{"model":"llama3.2","prompt":"x","stream":"yes"}',
+        400,
+        "json: cannot unmarshal string into Go struct field GenerateRequest.stream of type bool",
+    ),
     (
         GENERATE,
         b'{"model":"llama3.2","prompt":5}',
@@ -340,6 +347,19 @@ def test_unknown_paths_are_plain_404_and_wrong_methods_405(ollama: OllamaEmulato
     assert (missing.status, missing.body) == (404, b"404 page not found")
     assert (wrong.status, wrong.body) == (405, b"405 method not allowed")
     assert call(ollama, "POST", "/api/delete", {"model": "llama3.2"}).status == 405
+
+
+def test_a_trailing_slash_is_redirected_to_the_route(ollama: OllamaEmulator) -> None:
+    get = call(ollama, "GET", "/api/tags/")
+    post = call(ollama, "POST", "/api/generate/", {"model": "llama3.2"})
+    assert (get.status, get.headers["Location"]) == (301, "/api/tags")
+    assert (post.status, post.headers["Location"]) == (307, "/api/generate")
+
+
+def test_head_on_tags_sends_the_headers_of_the_listing_without_a_body(ollama: OllamaEmulator) -> None:
+    head = call(ollama, "HEAD", "/api/tags")
+    assert head.body == b""
+    assert int(head.headers["Content-Length"]) == len(call(ollama, "GET", "/api/tags").body)
 
 
 # -- load, unload and /api/ps ---------------------------------------------------------------------------------
