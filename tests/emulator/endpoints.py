@@ -149,7 +149,7 @@ def _checked_model(emulator: OllamaEmulator, name: str, body: Mapping[str, Any],
 
 
 def _thinking_on(model: EmulatedModel, body: Mapping[str, Any]) -> bool:
-    return "thinking" in model.capabilities and body.get("think") not in (False,)  # unset counts as on
+    return "thinking" in model.capabilities and body.get("think") is not False  # unset counts as on
 
 
 def _load(
