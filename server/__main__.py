@@ -42,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         config, config_error = ServerConfig(), exc
     log.info("Starting ollama-mcp-server %s for %s", __version__, config.base_url)
 
+    import anyio
+
     from .app import build_server
+    from .stdio_transport import serve_stdio
 
     server = build_server(config, paths, config_error=config_error)
     with contextlib.suppress(KeyboardInterrupt):
-        server.run("stdio")
+        anyio.run(serve_stdio, server)
     log.info("Stopped")
     return 0
 

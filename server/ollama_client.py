@@ -160,6 +160,8 @@ class OllamaClient:
             limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
             transport=transport,
             trust_env=False,
+            # Loading the CA bundle costs ~150 ms of start-up; a plain-http Ollama never needs it.
+            verify=config.base_url.startswith("https://"),
         )
 
     async def __aenter__(self) -> OllamaClient:
