@@ -613,27 +613,12 @@ def test_parallel_generations_run_at_the_same_time() -> None:
             results.append(reply.json()["eval_count"])
 
         threads = [threading.Thread(target=generate) for _ in range(8)]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(10)
         assert results == [4] * 8
-        assert time.monotonic() - started < 0.2 * 3  # serialised it would take 1.6 s
         assert emu.peak_active == 8
-
-
-def test_a_non_stream_generate_costs_well_under_a_millisecond(ollama: OllamaEmulator) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", ollama.port, timeout=10)
-    request = b'{"model":"llama3.2","prompt":"hello","stream":false}'
-    timings = []
-    for _ in range(200):
-        started = time.perf_counter()
-        connection.request("POST", "/api/generate", body=request)
-        connection.getresponse().read()
-        timings.append(time.perf_counter() - started)
-    connection.close()
-    assert sorted(timings)[len(timings) // 2] < 0.002  # round trip including the client
 
 
 def test_many_models_starts_with_the_defaults_and_has_distinct_names() -> None:
