@@ -121,10 +121,9 @@ def main() -> None:
             f"  CPU, % of one core   tray {r['tray_cpu']:.3f} (overall {r['tray_cpu_total']:.3f})"
             f"   bare {r['bare_cpu']:.3f} (overall {r['bare_cpu_total']:.3f})   target <= 0.2"
         )
-        print(
-            f"  RSS, MB              tray {r['tray_rss']:.1f}   bare {r['bare_rss']:.1f}"
-            f"   ratio {r['tray_rss'] / r['bare_rss']:.2f}x   target <= 1.3x"
-        )
+        for key in MEMORY:
+            tray, bare = r[f"tray_{key}"], r[f"bare_{key}"]
+            print(f"  {key + ', MB':<21}tray {tray:.1f}   bare {bare:.1f}   ratio {tray / bare:.2f}x   target <= 1.3x")
         print(f"  Ollama down -> icon  median {r['down_s']:.2f} s, max {r['down_max_s']:.2f} s   target <= 2 s")
 
 

@@ -83,6 +83,8 @@ class Guard:
         self._force = True
         self._last_key: Hashable = object()
         self._last_problem: str | None = None
+        self._record_key: Hashable = object()
+        self._project_files: list[Path] = []
         self._thread = threading.Thread(target=self._run, name="registration-guard", daemon=True)
 
     def start(self) -> None:
@@ -101,11 +103,18 @@ class Guard:
 
     def _watched(self) -> list[Path]:
         reg = self.registrar
-        files = [reg.claude.config_file, reg.record_file, Path(reg.launch.command)]
-        for target in reg.records():
-            if target.project is not None:
-                files += [reg.file_for(target), reg.approval_file(target.project)]
-        return files
+        record_key = _stat_key(reg.record_file)
+        if record_key != self._record_key:
+            # The record lists the project files to watch; re-read it only when it changed (once a second
+            # adds up in a process meant to cost nothing while idle).
+            self._record_key = record_key
+            self._project_files = [
+                path
+                for target in reg.records()
+                if target.project is not None
+                for path in (reg.file_for(target), reg.approval_file(target.project))
+            ]
+        return [reg.claude.config_file, reg.record_file, Path(reg.launch.command), *self._project_files]
 
     def _run(self) -> None:
         while not self._stopping:
