@@ -185,13 +185,13 @@ def system_pythons_with_gi(env: Mapping[str, str]) -> list[Path]:
 # ---- install ---------------------------------------------------------------------------------------------
 
 
-def create_venv(layout: Layout, env: Mapping[str, str], *, want_gui: bool) -> str:
+def create_venv(layout: Layout, env: Mapping[str, str], *, want_gui: bool, reuse_system_gi: bool = True) -> str:
     """Create the environment; returns how the tray's GTK bindings will come ('system', or 'pip' to try)."""
     if layout.venv_python.exists():
         say(f"Reusing the environment in {layout.venv}")
         return "system" if succeeds([layout.venv_python, "-c", GI_CHECK], env) else "pip"
     layout.venv.parent.mkdir(parents=True, exist_ok=True)
-    if want_gui and layout.platform.startswith("linux"):
+    if want_gui and reuse_system_gi and layout.platform.startswith("linux"):
         for python in system_pythons_with_gi(env):
             say(f"Creating {layout.venv} from {python} (reusing its PyGObject)")
             if run([python, "-m", "venv", "--system-site-packages", layout.venv], env) == 0:
@@ -258,11 +258,18 @@ def install_desktop(layout: Layout, env: Mapping[str, str]) -> bool:
 
 
 def install(
-    layout: Layout, source: str, env: Mapping[str, str], *, desktop: bool, gui: bool, pip_args: Sequence[str]
+    layout: Layout,
+    source: str,
+    env: Mapping[str, str],
+    *,
+    desktop: bool,
+    gui: bool,
+    pip_args: Sequence[str],
+    reuse_system_gi: bool = True,
 ) -> int:
     """Install or upgrade the app for this user."""
     linux = layout.platform.startswith("linux")
-    create_venv(layout, env, want_gui=gui)
+    create_venv(layout, env, want_gui=gui, reuse_system_gi=reuse_system_gi)
     say(f"Installing the app from {source}")
     if pip_install(layout, ["--upgrade", source], env, pip_args) != 0:
         raise InstallError(f"pip could not install {source}; its messages are above.")
@@ -286,9 +293,8 @@ def install(
     if layout.platform == "win32":
         say(f"  Commands are in {layout.venv_bin}")
     elif str(layout.bin_dir) not in env.get("PATH", "").split(os.pathsep):
-        say(
-            f'  {layout.bin_dir} is not on your PATH: add  export PATH="{layout.bin_dir}:$PATH"  to your shell profile.'
-        )
+        say(f"  {layout.bin_dir} is not on your PATH; add this line to your shell profile:")
+        say(f'    export PATH="{layout.bin_dir}:$PATH"')
     say()
     say("Next:")
     say("  ollama-mcp-tray setup     # check Ollama, pick a model, register the server in Claude Code")
@@ -352,6 +358,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     )
     parser.add_argument("--no-desktop", action="store_true", help="no application-menu entry")
     parser.add_argument("--no-gui", action="store_true", help="skip PyGObject (command line and server only)")
+    parser.add_argument(
+        "--no-system-gi", action="store_true", help="build PyGObject with pip even if the system Python has it"
+    )
     parser.add_argument("--pip-arg", action="append", default=[], help="an extra argument for pip (repeatable)")
     args = parser.parse_args(argv)
     if sys.version_info < MIN_PYTHON:
@@ -366,7 +375,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         if args.source is None and not (CHECKOUT / "pyproject.toml").is_file():
             sys.stderr.write("No checkout around this script: give --source (e.g. --source ollama-mcp-tray).\n")
             return 2
-        return install(layout, source, env, desktop=not args.no_desktop, gui=not args.no_gui, pip_args=args.pip_arg)
+        return install(
+            layout,
+            source,
+            env,
+            desktop=not args.no_desktop,
+            gui=not args.no_gui,
+            pip_args=args.pip_arg,
+            reuse_system_gi=not args.no_system_gi,
+        )
     except InstallError as exc:
         sys.stderr.write(f"install.py: {exc}\n")
         return 1
