@@ -201,10 +201,12 @@ def _insert(text: str, obj: _Object, key: str, value: Any, unit: str | None, sep
     if obj.members:
         first_gap = text[obj.start + 1 : obj.members[0].key_start]
         last = obj.members[-1]
-        return text[: last.value_end] + "," + first_gap + member + text[last.value_end :]
+        return "".join((text[: last.value_end], ",", first_gap, member, text[last.value_end :]))
     if unit is None:
-        return text[: obj.start + 1] + member + text[obj.close :]
-    return text[: obj.start + 1] + "\n" + unit * member_depth + member + "\n" + unit * obj.depth + text[obj.close :]
+        return "".join((text[: obj.start + 1], member, text[obj.close :]))
+    return "".join(
+        (text[: obj.start + 1], "\n", unit * member_depth, member, "\n", unit * obj.depth, text[obj.close :])
+    )
 
 
 def _descend(text: str, top: _Object, path: Sequence[str]) -> tuple[_Object, list[_Object]]:
@@ -252,7 +254,8 @@ def _set(text: str, top: _Object, path: Sequence[str], key: str, value: Any) -> 
         return _insert(text, obj, key, value, unit, separator)
     if _same(member.value, value):
         return text
-    return text[: member.value_start] + _render(value, unit, obj.depth + 1, separator) + text[member.value_end :]
+    rendered = _render(value, unit, obj.depth + 1, separator)
+    return "".join((text[: member.value_start], rendered, text[member.value_end :]))
 
 
 def remove_member(text: str, path: Sequence[str], key: str) -> str:
@@ -274,11 +277,11 @@ def _remove(text: str, top: _Object, path: Sequence[str], key: str) -> str:
             return text
         members = obj.members
         if len(members) == 1:
-            text = text[: obj.start + 1] + text[obj.close :]
+            text = "".join((text[: obj.start + 1], text[obj.close :]))
         elif index == len(members) - 1:
-            text = text[: members[index - 1].value_end] + text[members[index].value_end :]
+            text = "".join((text[: members[index - 1].value_end], text[members[index].value_end :]))
         else:
-            text = text[: members[index].key_start] + text[members[index + 1].key_start :]
+            text = "".join((text[: members[index].key_start], text[members[index + 1].key_start :]))
         if sum(1 for m in members if m.key == key) == 1:
             return text
         top = _top(text)

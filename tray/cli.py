@@ -24,19 +24,18 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from ollama_mcp_tray.server.errors import ConfigError, OllamaError, OllamaMcpError
-from ollama_mcp_tray.server.ollama_client import same_model
 
 from . import claude_md
 from .app_context import AppContext
 from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
 from .config_errors import ConcurrentEditError, ForeignEntryError
-from .doctor import Check, choose_default_model, claude_verdict, run_checks, snapshot, status_report
 from .registration import RegistrationStatus, Scope, Target
+
+if TYPE_CHECKING:
+    from .doctor import Check
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -131,6 +130,12 @@ def _configure_setup(parser: argparse.ArgumentParser) -> None:
 
 @command("setup", "one-time setup: check Ollama, pick a model, register in Claude Code, verify", _configure_setup)
 def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
+    import anyio
+
+    from ollama_mcp_tray.server.ollama_client import same_model
+
+    from .doctor import choose_default_model, claude_verdict, snapshot
+
     config = ctx.server_config()
     snap = anyio.run(snapshot, config)
     if not snap.up:
@@ -215,6 +220,8 @@ def _configure_json(parser: argparse.ArgumentParser) -> None:
 
 @command("status", "Ollama, models, registrations and today's usage", _configure_json)
 def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
+    from .doctor import status_report
+
     report = status_report(ctx, args.name or ctx.settings.server_name)
     if args.json:
         out(json.dumps(report, indent=2))
@@ -255,6 +262,8 @@ def _print_check(check: Check) -> None:
 
 @command("doctor", "check everything, each failure with its fix", _configure_json)
 def cmd_doctor(args: argparse.Namespace, ctx: AppContext) -> int:
+    from .doctor import run_checks
+
     checks = run_checks(ctx, args.name or ctx.settings.server_name)
     if args.json:
         out(json.dumps({"ok": all(c.ok for c in checks), "checks": [c.to_json() for c in checks]}, indent=2))

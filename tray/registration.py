@@ -284,6 +284,10 @@ class Registrar:
         file = self.file_for(target)
         document = read_document(file) or {}
         entry = get_value(document, (*self._servers_path(target, document), target.name))
+        return self._status_of(target, file, entry, document)
+
+    def _status_of(self, target: Target, file: Path, entry: Any, document: Mapping[str, Any]) -> RegistrationStatus:
+        """The status for `entry` found in `document` (the parsed `file`)."""
         state = classify(entry, self.launch)
         approved = trusted = None
         if target.scope is not Scope.USER:
@@ -368,9 +372,11 @@ class Registrar:
         """
         file = self.file_for(target)
         desired = self.desired_entry(target)
+        seen: list[dict[str, Any]] = []
 
         def edit(text: str | None) -> str | None:
             document = Document(_empty_as_object(text))
+            seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
             if classify(existing, self.launch) is State.FOREIGN and not force:
@@ -394,7 +400,8 @@ class Registrar:
         if approve and target.scope is Scope.PROJECT:
             self.approve(target)
         self._remember(target, approve=approve)
-        return self.status(target)
+        # Our entry is in place (verified); the rest of the document is as the edit last saw it.
+        return self._status_of(target, file, desired, seen[-1])
 
     def approval_file(self, project: Path) -> Path:
         """The project's personal settings, where Claude Code reads `enabledMcpjsonServers`."""
@@ -412,11 +419,13 @@ class Registrar:
             ForeignEntryError: the server under our name is not ours and `force` is not set.
         """
         file = self.file_for(target)
+        seen: list[dict[str, Any]] = [{}]
 
         def edit(text: str | None) -> str | None:
             if text is None:
                 return None
             document = Document(_empty_as_object(text))
+            seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
             state = classify(existing, self.launch)
@@ -441,7 +450,7 @@ class Registrar:
             if self.approval_file(target.project).exists():
                 self._edit_list(self.approval_file(target.project), "enabledMcpjsonServers", target.name, add=False)
         self._forget(target)
-        return self.status(target)
+        return self._status_of(target, file, MISSING, seen[-1])
 
     def repair(self) -> list[tuple[RegistrationStatus, str]]:
         """Bring back every registration the user enabled that vanished, went stale or drifted.

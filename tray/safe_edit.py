@@ -238,7 +238,9 @@ class SafeEditor:
                 backup, backed_up = self._backup(target, data), data
             mode, owner = _mode_and_owner(target, new_mode)
             target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = _write_temp(target.parent, target.name, new_text.encode("utf-8"), mode, owner)
+            written = new_text.encode("utf-8")
+            tmp = _write_temp(target.parent, target.name, written, mode, owner)
+            ours = _stat_key(tmp)
             try:
                 if _read(target) != data or _stat_key(target) != before:
                     continue
@@ -247,8 +249,13 @@ class SafeEditor:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
             _fsync_dir(target.parent)
+            # Still our very file (same inode, size, mtime) is our edit by construction; read only otherwise.
+            if _stat_key(target) == ours:
+                return EditOutcome(target, changed=True, backup=backup, attempts=attempt)
             after = _read(target)
-            if after is not None and (verify is None or verify(after.decode("utf-8", "replace"))):
+            if after == written or (
+                after is not None and verify is not None and verify(after.decode("utf-8", "replace"))
+            ):
                 return EditOutcome(target, changed=True, backup=backup, attempts=attempt)
         raise ConcurrentEditError(
             f"{target} kept changing while we edited it ({self.max_attempts} attempts). "
