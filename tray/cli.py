@@ -12,7 +12,8 @@ Exit codes:
     6  another program kept rewriting the file, or our lock stayed taken; try again
   130  interrupted
 
-Commands are one function each, registered in `COMMANDS`; add one with `command(...)`.
+Commands are one function each, registered in `COMMANDS`; add one with `command(...)`. Heavy imports (the
+HTTP client, anyio, the MCP SDK) happen inside the commands that need them, so `enable`/`disable` start fast.
 """
 
 from __future__ import annotations
