@@ -16,7 +16,8 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from tests.ollama_emulator import OllamaEmulator
+from tests.desktop_session import desktop_session, missing_tools, wait_for
+from tests.ollama_emulator import OllamaEmulator, default_models
 
 pytestmark = [
     pytest.mark.slow,
@@ -109,3 +110,36 @@ def test_frozen_app_carries_the_status_icons(frozen_app: Path) -> None:
     icons = frozen_app.parent / "_internal" / "ollama_mcp_tray" / "assets" / "icons"
     assert (icons / "status-up-24.png").is_file()
     assert (icons / "app-256.png").is_file()
+
+
+def test_frozen_enable_registers_the_binary_itself_with_serve(frozen_app: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".claude.json").write_text('{"numStartups": 3}\n', encoding="utf-8")
+    with OllamaEmulator(default_models()) as emulator:
+        done = subprocess.run(
+            [str(frozen_app), "enable"],
+            env=user_env(home, emulator),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    entry = json.loads((home / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]["ollama"]
+    assert entry["command"] == str(frozen_app)
+    assert entry["args"] == ["serve"]
+
+
+@pytest.mark.desktop
+def test_frozen_tray_docks_and_opens_its_menu(frozen_app: Path, ollama: OllamaEmulator, tmp_path: Path) -> None:
+    if missing_tools():
+        pytest.skip(f"desktop tools missing: {missing_tools()}")
+    home = tmp_path / "home"
+    home.mkdir()
+    with desktop_session(tmp_path / "desktop") as desk:
+        proc = desk.spawn([str(frozen_app)], env={"HOME": str(home), "OLLAMA_URL": ollama.url}, log_name="tray")
+        icon = desk.wait_for_docked_icon(timeout=20)
+        desk.click(icon.center, button=3)
+        wait_for(lambda: len(desk.popup_windows()) == 1, 5, "the frozen tray's menu to open")
+        assert proc.poll() is None, (tmp_path / "desktop" / "tray.log").read_text(errors="replace")
