@@ -18,6 +18,7 @@ from .errors import ConfigError, OllamaError
 from .ollama_client import OllamaClient
 from .paths import AppPaths
 from .tools import ToolContext, build_tools
+from .usage import UsageLog
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def build_server(
     tc = ToolContext(
         config=config,
         client=client,
-        usage_file=paths.usage_file if paths else None,
+        usage=UsageLog(paths.usage_file) if paths else None,
         model_cache=cache,
         config_error=config_error,
     )
@@ -71,6 +72,8 @@ def build_server(
         finally:
             if client is not None:
                 await client.aclose()
+            if tc.usage is not None:
+                tc.usage.close()
 
     server: MCPServer[Any] = MCPServer(
         name="ollama",

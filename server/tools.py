@@ -6,6 +6,7 @@ Each call appends a usage record (no prompt or answer text).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -36,7 +37,7 @@ from .results import (
     ModelList,
     PullResult,
 )
-from .usage import UsageRecord, append_usage
+from .usage import UsageLog, UsageRecord
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class ToolContext:
 
     config: ServerConfig
     client: OllamaClient | None
-    usage_file: Path | None
+    usage: UsageLog | None
     model_cache: Path | None = None
     config_error: ConfigError | None = None
     clock: Callable[[], float] = time.time
@@ -114,9 +115,8 @@ class ToolContext:
             outcome = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else type(exc).__name__
             raise
         finally:
-            if self.usage_file is not None:
-                append_usage(
-                    self.usage_file,
+            if self.usage is not None:
+                self.usage.append(
                     UsageRecord(
                         ts=self.clock(),
                         tool=tool,
@@ -165,14 +165,15 @@ def _finish(model: str, final: dict[str, Any], answer: str, thinking: str, calls
     )
 
 
-async def _heartbeat(ctx: Context, started: float, first: anyio.Event, model: str) -> None:
+_background: set[asyncio.Task[None]] = set()  # strong references until each heartbeat task ends
+
+
+async def _heartbeat(ctx: Context, started: float, model: str) -> None:
     """Progress while nothing has arrived yet (the model is loading), so the client knows we are alive."""
-    while not first.is_set():
-        with anyio.move_on_after(HEARTBEAT_S):
-            await first.wait()
-        if not first.is_set():
-            waited = anyio.current_time() - started
-            await ctx.report_progress(round(waited, 3), None, f"Waiting for {model} to load ({waited:.0f} s)")
+    while True:
+        waited = anyio.current_time() - started
+        await ctx.report_progress(round(waited, 3), None, f"Waiting for {model} to load ({waited:.0f} s)")
+        await asyncio.sleep(HEARTBEAT_S)
 
 
 async def stream_generation(
@@ -187,38 +188,46 @@ async def stream_generation(
     pieces = 0
     started = anyio.current_time()
     last_report = started
-    first = anyio.Event()
-    failure: OllamaError | None = None
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(_heartbeat, ctx, started, first, model)
-        try:
-            async for chunk in client.stream(path, body, model=model):
-                first.set()
-                message = chunk.get("message")
-                source = message if isinstance(message, dict) else chunk
-                text = source.get("content" if message is not None else "response") or ""
-                if text:
-                    answer.append(text)
-                    pieces += 1
-                if source.get("thinking"):
-                    thinking.append(str(source["thinking"]))
-                    pieces += 1
-                if isinstance(message, dict) and message.get("tool_calls"):
-                    calls.extend(message["tool_calls"])
-                if chunk.get("done"):
-                    final = chunk
-                now = anyio.current_time()
-                if now - last_report >= TOKEN_REPORT_S:
-                    last_report = now
-                    phase = "thinking" if thinking and not answer else "generating"
-                    await ctx.report_progress(round(now - started, 3), None, f"{model}: {phase}, {pieces} tokens")
-        except OllamaError as exc:
-            # Raised outside the task group, so the caller sees our error and not an ExceptionGroup.
-            failure = exc
-        finally:
-            first.set()
-    if failure is not None:
-        raise failure
+    # The heartbeat starts only if the first chunk is late: a timer costs microseconds, a task per call does not.
+    loop = asyncio.get_running_loop()
+    heartbeat: asyncio.Task[None] | None = None
+
+    def start_heartbeat() -> None:
+        nonlocal heartbeat
+        heartbeat = loop.create_task(_heartbeat(ctx, started, model))
+        _background.add(heartbeat)
+        heartbeat.add_done_callback(_background.discard)
+
+    timer = loop.call_later(HEARTBEAT_S, start_heartbeat)
+    try:
+        async for chunk in client.stream(path, body, model=model):
+            if heartbeat is not None or not timer.cancelled():
+                timer.cancel()
+                if heartbeat is not None:
+                    heartbeat.cancel()
+                    heartbeat = None
+            message = chunk.get("message")
+            source = message if isinstance(message, dict) else chunk
+            text = source.get("content" if message is not None else "response") or ""
+            if text:
+                answer.append(text)
+                pieces += 1
+            if source.get("thinking"):
+                thinking.append(str(source["thinking"]))
+                pieces += 1
+            if isinstance(message, dict) and message.get("tool_calls"):
+                calls.extend(message["tool_calls"])
+            if chunk.get("done"):
+                final = chunk
+            now = anyio.current_time()
+            if now - last_report >= TOKEN_REPORT_S:
+                last_report = now
+                phase = "thinking" if thinking and not answer else "generating"
+                await ctx.report_progress(round(now - started, 3), None, f"{model}: {phase}, {pieces} tokens")
+    finally:
+        timer.cancel()
+        if heartbeat is not None:
+            heartbeat.cancel()
     result = _finish(model, final, "".join(answer), "".join(thinking), calls)
     stats.update(result.model_dump(include={"prompt_tokens", "output_tokens", "total_duration_ms", "eval_duration_ms"}))
     return result

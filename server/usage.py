@@ -49,24 +49,52 @@ class UsageSummary:
     median_tokens_per_second: float | None
 
 
-def append_usage(path: Path, record: UsageRecord, *, max_bytes: int = MAX_BYTES) -> None:
-    """Append one record; trims the file when it grows past `max_bytes`. Never raises (statistics only)."""
-    line = (json.dumps(asdict(record), separators=(",", ":")) + "\n").encode("utf-8")
-    try:
+class UsageLog:
+    """Appends records to the usage file, keeping it open between calls (a tool call is a hot path)."""
+
+    def __init__(self, path: Path, *, max_bytes: int = MAX_BYTES) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self._fd: int | None = None
+
+    def _open(self) -> int:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def append(self, record: UsageRecord) -> None:
+        """Append one record; trims the file past `max_bytes`. Never raises: these are statistics only."""
+        line = (json.dumps(asdict(record), separators=(",", ":")) + "\n").encode("utf-8")
         try:
-            os.write(fd, line)
-            size = os.fstat(fd).st_size
-        finally:
+            if self._fd is None:
+                self._fd = self._open()
+            os.write(self._fd, line)
+            info = os.fstat(self._fd)
+            if info.st_nlink == 0:
+                # Another server process trimmed (replaced) the file: write to the new one.
+                self.close()
+                self._fd = self._open()
+                os.write(self._fd, line)
+                info = os.fstat(self._fd)
+            if info.st_size > self.max_bytes:
+                self.close()
+                _trim(self.path, self.max_bytes // 2)
+        except OSError as exc:
+            log.warning("Could not write the usage record to %s: %s", self.path, exc)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
             os.close(fd)
-        if size > max_bytes:
-            _trim(path, max_bytes // 2)
-    except OSError as exc:
-        log.warning("Could not write the usage record to %s: %s", path, exc)
+
+
+def append_usage(path: Path, record: UsageRecord, *, max_bytes: int = MAX_BYTES) -> None:
+    """Append one record to the file at `path` (opens and closes it: for occasional writers)."""
+    usage = UsageLog(path, max_bytes=max_bytes)
+    usage.append(record)
+    usage.close()
 
 
 def _trim(path: Path, keep_bytes: int) -> None:
