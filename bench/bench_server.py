@@ -144,47 +144,54 @@ def floor_latency(url: str, n: int) -> list[float]:
     return times
 
 
-def measure(name: str, cmd: list[str], env: dict[str, str], fast_url: str, slow_url: str, a: argparse.Namespace):
-    spawn, rss = [], []
+def measure_all(servers: dict[str, list[str]], env: dict[str, str], fast: str, slow: str, a: argparse.Namespace):
+    """Each figure is taken in rounds that alternate between the servers, so machine noise hits both alike."""
+    figures: dict[str, dict[str, list[float]]] = {
+        n: {"spawn": [], "rss": [], "call": [], "parallel": []} for n in servers
+    }
+    floors: list[float] = []
     for _ in range(a.spawns):
-        s = Session(cmd, {**env, "OLLAMA_URL": fast_url})
-        spawn.append(s.handshake())
-        for _ in range(3):
+        for name, cmd in servers.items():
+            s = Session(cmd, {**env, "OLLAMA_URL": fast})
+            figures[name]["spawn"].append(s.handshake())
+            for _ in range(3):
+                s.call("tools/call", generate_args())
+            time.sleep(1.0)  # settle: idle memory, not mid-request
+            figures[name]["rss"].append(s.rss_mb())
+            s.close()
+
+    sessions = {name: Session(cmd, {**env, "OLLAMA_URL": fast}) for name, cmd in servers.items()}
+    for s in sessions.values():
+        s.handshake()
+        for _ in range(30):  # warm up connections and caches
             s.call("tools/call", generate_args())
-        time.sleep(1.0)  # settle: idle memory, not mid-request
-        rss.append(s.rss_mb())
+    batch = 25
+    for _ in range(max(1, a.calls // batch)):
+        floors.extend(floor_latency(fast, batch))
+        for name, s in sessions.items():
+            for _ in range(batch):
+                t = time.perf_counter()
+                reply = s.call("tools/call", generate_args())
+                figures[name]["call"].append(time.perf_counter() - t)
+                assert not reply["result"].get("isError"), reply
+    for s in sessions.values():
         s.close()
 
-    s = Session(cmd, {**env, "OLLAMA_URL": fast_url})
-    s.handshake()
-    for _ in range(20):  # warm up connections and caches
+    sessions = {name: Session(cmd, {**env, "OLLAMA_URL": slow}) for name, cmd in servers.items()}
+    for s in sessions.values():
+        s.handshake()
         s.call("tools/call", generate_args())
-    calls = []
-    for _ in range(a.calls):
-        t = time.perf_counter()
-        reply = s.call("tools/call", generate_args())
-        calls.append(time.perf_counter() - t)
-        assert not reply["result"].get("isError"), reply
-    s.close()
-
-    s = Session(cmd, {**env, "OLLAMA_URL": slow_url})
-    s.handshake()
-    s.call("tools/call", generate_args())
-    parallel = []
     for _ in range(a.parallel_rounds):
-        t = time.perf_counter()
-        ids = [s.send("tools/call", generate_args()) for _ in range(8)]
-        for i in ids:
-            assert not s.wait(i)["result"].get("isError")
-        parallel.append(time.perf_counter() - t)
-    s.close()
-    return {
-        "name": name,
-        "spawn": statistics.median(spawn),
-        "call": statistics.median(calls),
-        "parallel": statistics.median(parallel),
-        "rss": statistics.median(rss),
-    }
+        for name, s in sessions.items():
+            t = time.perf_counter()
+            ids = [s.send("tools/call", generate_args()) for _ in range(8)]
+            for i in ids:
+                assert not s.wait(i)["result"].get("isError")
+            figures[name]["parallel"].append(time.perf_counter() - t)
+    for s in sessions.values():
+        s.close()
+    medians = {n: {k: statistics.median(v) for k, v in f.items()} for n, f in figures.items()}
+    return statistics.median(floors), medians
 
 
 def import_profile(top: int = 8) -> list[tuple[float, str]]:
@@ -235,34 +242,32 @@ def main() -> None:
     slow = Emulator("--token-delay", "0.05", "--response-tokens", "20")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OLLAMA")}
     env["OLLAMA_MCP_LOG_LEVEL"] = "WARNING"
+    servers = {"python (ours)": [sys.executable, "-m", "ollama_mcp_tray.server"]}
+    node = shutil.which("node")
+    seed = prepare_node_server()
+    if node and seed:
+        servers["node (seed)"] = [node, str(seed)]
+    else:
+        print(f"(no node, or no reference server at {NODE_DIR}: printing our own figures only)")
     try:
-        floor = statistics.median(floor_latency(fast.url, a.calls))
-        results = [
-            measure("python (ours)", [sys.executable, "-m", "ollama_mcp_tray.server"], env, fast.url, slow.url, a)
-        ]
-        node = shutil.which("node")
-        seed = prepare_node_server()
-        if node and seed:
-            results.append(measure("node (seed)", [node, str(seed)], env, fast.url, slow.url, a))
-        else:
-            print(f"(no node, or no reference server at {NODE_DIR}: printing our own figures only)")
+        floor, results = measure_all(servers, env, fast.url, slow.url, a)
     finally:
         fast.close()
         slow.close()
 
-    print(f"\nmedians; floor (direct POST /api/generate to the emulator): {floor * 1e3:.3f} ms\n")
+    print(f"\nmedians; floor (the same POST /api/generate sent straight to the emulator): {floor * 1e3:.3f} ms\n")
     print(f"{'server':<16}{'spawn->tools/list':>19}{'call':>11}{'overhead':>11}{'8x1s parallel':>15}{'idle RSS':>11}")
-    for r in results:
+    for name, r in results.items():
         print(
-            f"{r['name']:<16}{r['spawn'] * 1e3:>16.0f} ms{r['call'] * 1e3:>8.2f} ms"
+            f"{name:<16}{r['spawn'] * 1e3:>16.0f} ms{r['call'] * 1e3:>8.2f} ms"
             f"{(r['call'] - floor) * 1e3:>8.2f} ms{r['parallel']:>13.3f} s{r['rss']:>8.1f} MB"
         )
     if len(results) == 2:
-        ours, node_r = results
+        ours, theirs = results.values()
         print(
-            f"{'ratio ours/node':<16}{ours['spawn'] / node_r['spawn']:>19.2f}{ours['call'] / node_r['call']:>11.2f}"
-            f"{(ours['call'] - floor) / (node_r['call'] - floor):>11.2f}{ours['parallel'] / node_r['parallel']:>15.2f}"
-            f"{ours['rss'] / node_r['rss']:>11.2f}"
+            f"{'ratio ours/node':<16}{ours['spawn'] / theirs['spawn']:>19.2f}{ours['call'] / theirs['call']:>11.2f}"
+            f"{(ours['call'] - floor) / (theirs['call'] - floor):>11.2f}"
+            f"{ours['parallel'] / theirs['parallel']:>15.2f}{ours['rss'] / theirs['rss']:>11.2f}"
         )
     print("\nwhere our start-up goes (cumulative import time of top-level packages):")
     for seconds, name in import_profile():
