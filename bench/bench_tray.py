@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from Xlib.error import XError  # noqa: E402
+
 from ollama_mcp_tray.tray.state import IconState  # noqa: E402
 from tests.desktop_session import DesktopSession, Rect, desktop_session, missing_tools, wait_for  # noqa: E402
 from tests.ollama_emulator import OllamaEmulator, many_models  # noqa: E402
@@ -51,7 +53,10 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 def docked_icons(desk: DesktopSession, count: int) -> list[Rect]:
     def enough() -> list[Rect] | None:
-        found = [desk.geometry(w) for w in desk._docked()]
+        try:
+            found = [desk.geometry(w) for w in desk._docked()]
+        except XError:  # an icon window was replaced while we looked (appindicator's XEmbed fallback)
+            return None
         return found if len(found) >= count else None
 
     return sorted(wait_for(enough, 15, f"{count} docked icons"), key=lambda r: r.x)

@@ -143,3 +143,14 @@ def test_choosing_enabled_for_all_projects_registers_the_server_in_claude_json(t
 
 def _model() -> ModelInfo:
     return ModelInfo("m:latest", 1, "", None, None, None, None, (), None)
+
+
+def test_with_only_the_xorg_backend_the_app_says_what_to_install_and_exits(tmp_path: Path) -> None:
+    with desktop_session(tmp_path / "desktop", notifications=False) as desk:
+        env = {"HOME": str(tmp_path), "PYSTRAY_BACKEND": "xorg"}
+        proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.app"], env=env, log_name="tray")
+        assert proc.wait(30) == 2
+    output = (tmp_path / "desktop" / "tray.log").read_text(encoding="utf-8")
+    assert "'xorg' backend" in output and "cannot be clicked" in output
+    assert "PyGObject" in output
+    assert "Traceback" not in output
