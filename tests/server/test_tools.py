@@ -17,6 +17,11 @@ pytestmark = pytest.mark.anyio
 CODER = "qwen2.5-coder:3b"
 
 
+def last(ollama, path: str):
+    """The last request to `path` (the background model-list refresh may interleave GET /api/tags)."""
+    return [r for r in ollama.requests if r.path == path][-1]
+
+
 def text_of(result) -> str:
     return "".join(block.text for block in result.content if block.type == "text")
 
@@ -50,8 +55,7 @@ async def test_generate_returns_the_answer_as_text_and_the_metrics_as_structured
     assert data["output_tokens"] > 0 and data["prompt_tokens"] > 0
     assert data["tokens_per_second"] and data["tokens_per_second"] > 0
     assert data["thinking"] is None
-    sent = ollama.requests[-1]
-    assert sent.path == "/api/generate" and sent.body["stream"] is True
+    assert last(ollama, "/api/generate").body["stream"] is True
 
 
 async def test_generate_passes_the_useful_options_to_ollama(connect, ollama):
@@ -61,7 +65,7 @@ async def test_generate_passes_the_useful_options_to_ollama(connect, ollama):
     }  # fmt: skip
     async with connect() as client:
         assert not (await client.call_tool("ollama_generate", args)).is_error
-    body = ollama.requests[-1].body
+    body = last(ollama, "/api/generate").body
     assert body["system"] == "be brief" and body["keep_alive"] == "10m"
     assert body["options"] == {
         "temperature": 0.2,
@@ -76,7 +80,7 @@ async def test_generate_passes_the_useful_options_to_ollama(connect, ollama):
 async def test_the_default_model_is_used_when_the_call_names_none(connect, ollama):
     async with connect(default_model="llama3.2") as client:
         result = await client.call_tool("ollama_generate", {"prompt": "hi"})
-    assert not result.is_error and ollama.requests[-1].body["model"] == "llama3.2"
+    assert not result.is_error and last(ollama, "/api/generate").body["model"] == "llama3.2"
 
 
 async def test_without_a_model_or_default_the_error_says_how_to_set_one(connect):
@@ -117,8 +121,7 @@ async def test_chat_sends_the_conversation_and_returns_the_reply(connect, ollama
     async with connect() as client:
         result = await client.call_tool("ollama_chat", {"model": CODER, "messages": messages})
     assert not result.is_error and text_of(result)
-    body = ollama.requests[-1].body
-    assert ollama.requests[-1].path == "/api/chat" and body["messages"] == messages
+    assert last(ollama, "/api/chat").body["messages"] == messages
 
 
 async def test_list_models_shows_details_and_which_model_is_loaded(connect):
@@ -211,7 +214,7 @@ async def test_the_key_can_travel_as_a_bearer_token(connect, ollama):
     ollama.faults.update(require_key="k", accept_bearer=True)
     async with connect(key="k", auth_scheme="bearer") as client:
         assert not (await client.call_tool("ollama_ps", {})).is_error
-    assert ollama.requests[-1].header("authorization") == "Bearer k"
+    assert last(ollama, "/api/ps").header("authorization") == "Bearer k"
 
 
 async def test_an_unknown_model_lists_the_installed_ones_and_the_pull_that_fixes_it(connect):
