@@ -8,10 +8,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+CHILD_ARGUMENT = "_connection-test"  # the frozen app's way to run the tray's connection-test child
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a CLI command, or, with no arguments, the tray app."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [CHILD_ARGUMENT]:
+        from .connection_test import child_main
+
+        return child_main()
     if args:
         from .cli import main as cli_main
 

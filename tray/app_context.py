@@ -42,6 +42,11 @@ class AppContext:
         self._settings = None
         return self.settings
 
+    def use_settings(self, settings: Settings) -> Settings:
+        """Carry on with these settings (the tray's defaults while the user's file does not parse)."""
+        self._settings = settings
+        return settings
+
     def server_config(self) -> ServerConfig:
         """What our server would resolve in this environment (env, then settings, then key file)."""
         return resolve_config(self.env, self.paths, self.settings)

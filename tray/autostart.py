@@ -14,6 +14,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .safe_edit import write_atomic
+
 APP_ID = "ollama-mcp-tray"
 LAUNCH_AGENT_LABEL = "io.github.ollama-mcp-tray"
 RUN_VALUE_NAME = "OllamaMcpTray"
@@ -32,34 +34,12 @@ def tray_command(executable: str = sys.executable, frozen: bool = bool(getattr(s
     return [str(exe), "-m", "ollama_mcp_tray.tray"]
 
 
-def _desktop_quote(arg: str) -> str:
-    """Quote one argument for a desktop entry's Exec key (freedesktop Desktop Entry spec).
-
-    >>> _desktop_quote("/usr/bin/python3")
-    '/usr/bin/python3'
-    >>> _desktop_quote('/home/a b/py$')
-    '"/home/a b/py\\\\$"'
-    """
-    arg = arg.replace("%", "%%")
-    if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
-        return arg
-    escaped = "".join("\\" + c if c in '"`$\\' else c for c in arg)
-    return f'"{escaped}"'
-
-
 def desktop_entry(command: Sequence[str]) -> str:
-    """The XDG autostart file's text."""
-    exec_line = " ".join(_desktop_quote(a) for a in command)
-    return (
-        "[Desktop Entry]\n"
-        "Type=Application\n"
-        "Name=Ollama MCP Tray\n"
-        "Comment=Use your local Ollama models from Claude Code\n"
-        f"Exec={exec_line}\n"
-        "Terminal=false\n"
-        "X-GNOME-Autostart-enabled=true\n"
-        "Categories=Development;\n"
-    )
+    """The XDG autostart file's text: the app's desktop entry, marked for autostart."""
+    # Imported here: desktop_install imports tray_command from this module.
+    from .desktop_install import render_desktop_entry
+
+    return render_desktop_entry(command, extra={"X-GNOME-Autostart-enabled": "true"})
 
 
 def launch_agent(command: Sequence[str]) -> bytes:
@@ -78,16 +58,6 @@ def launch_agent(command: Sequence[str]) -> bytes:
 def windows_command_line(command: Sequence[str]) -> str:
     """The Run key's value: one command line, quoted the way Windows parses it."""
     return subprocess.list2cmdline(list(command))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class Autostart:
@@ -137,7 +107,7 @@ class Autostart:
         path = self.path
         assert path is not None
         data = launch_agent(self.command) if self.platform == "darwin" else desktop_entry(self.command).encode()
-        _write_atomic(path, data)
+        write_atomic(path, data, mode=0o644)
 
     def disable(self) -> None:
         """Stop starting at login; nothing to do when it was not enabled."""

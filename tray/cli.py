@@ -197,10 +197,60 @@ def cmd_enable(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
-@command("disable", "remove the server from Claude Code (idempotent)", _target_args)
+def _configure_disable(parser: argparse.ArgumentParser) -> None:
+    _target_args(parser)
+    parser.add_argument(
+        "--all", action="store_true", help="remove every registration of ours, in every scope (before uninstalling)"
+    )
+
+
+@command("disable", "remove the server from Claude Code (idempotent)", _configure_disable)
 def cmd_disable(args: argparse.Namespace, ctx: AppContext) -> int:
-    status = ctx.registrar().disable(_target(args, ctx), force=args.force)
-    out(f"Disabled: {_describe(status)}")
+    registrar = ctx.registrar()
+    if not args.all:
+        status = registrar.disable(_target(args, ctx), force=args.force)
+        out(f"Disabled: {_describe(status)}")
+        return EXIT_OK
+    if args.project is not None or args.scope != "user":
+        raise UsageError("--all covers every scope and project; leave out --scope and --project.")
+    found = [s for s in registrar.status_all(args.name or ctx.settings.server_name) if s.state.value != "absent"]
+    left = 0
+    for status in found:
+        if status.state.value == "foreign" and not args.force:
+            out(f"Left alone (not ours): {_describe(status)}")
+            left += 1
+            continue
+        out(f"Disabled: {_describe(registrar.disable(status.target, force=args.force))}")
+    if not found:
+        out("No registrations found.")
+    return EXIT_PROBLEM if left else EXIT_OK
+
+
+@command("install-desktop", "add the app to the desktop's menu (Linux: .desktop entry and icons)")
+def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
+    from .desktop_install import install_desktop
+
+    result = install_desktop()
+    for path in result.changed:
+        out(f"wrote {path}")
+    for note in result.cache_notes:
+        err(note)
+    out("The menu entry is up to date." if not result.changed else "Ollama MCP Tray is in the desktop's menu.")
+    return EXIT_OK
+
+
+@command("uninstall-desktop", "remove the app's menu entry, icons and login item")
+def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
+    from .autostart import Autostart
+    from .desktop_install import uninstall_desktop
+
+    result = uninstall_desktop()
+    for path in result.changed:
+        out(f"removed {path}")
+    login_item = Autostart()
+    if login_item.is_enabled():
+        login_item.disable()
+        out("removed the login item")
     return EXIT_OK
 
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .__main__ import CHILD_ARGUMENT
+
 DEFAULT_TIMEOUT = 30.0
 _DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -41,6 +43,13 @@ def expand_env(value: str, env: Mapping[str, str]) -> str:
     return _DEFAULTED.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
 
 
+def child_command(python: str = sys.executable) -> list[str]:
+    """How to start the test's child: a frozen app has no `-m`, so it takes a hidden argument instead."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, CHILD_ARGUMENT]
+    return [python, "-m", "ollama_mcp_tray.tray.connection_test"]
+
+
 def run_connection_test(
     command: str,
     args: Sequence[str],
@@ -53,7 +62,7 @@ def run_connection_test(
     request = json.dumps({"command": command, "args": list(args), "env": dict(env), "timeout": timeout})
     try:
         done = subprocess.run(
-            [python, "-m", "ollama_mcp_tray.tray.connection_test"],
+            child_command(python),
             input=request,
             capture_output=True,
             text=True,
@@ -102,7 +111,8 @@ async def _handshake(command: str, args: list[str], env: dict[str, str], timeout
     )
 
 
-def _child_main() -> int:
+def child_main() -> int:
+    """The child process: read the request from stdin, print one JSON verdict line."""
     import anyio
 
     request = json.loads(sys.stdin.read())
@@ -125,4 +135,4 @@ def _describe(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(_child_main())
+    sys.exit(child_main())

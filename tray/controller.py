@@ -200,9 +200,8 @@ class Controller:
             return self.ctx.reload_settings()
         except ConfigError as exc:
             log.warning("%s", exc)
-            self.ctx._settings = Settings()
             self.notify(str(exc))
-            return self.ctx._settings
+            return self.ctx.use_settings(Settings())
 
     def _config(self) -> ServerConfig:
         try:

@@ -176,3 +176,47 @@ def test_a_cli_command_imports_no_gui_module(tmp_path):
         timeout=60,
     )
     assert result.stdout.splitlines()[-1] == "[] 0", result.stderr
+
+
+def test_disable_all_removes_ours_from_every_scope_and_keeps_the_rest(tmp_path, capsys):
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert run(tmp_path, "enable") == 0
+    assert run(tmp_path, "enable", "--scope", "local", "--project", str(project)) == 0
+    assert run(tmp_path, "enable", "--scope", "project", "--project", str(project)) == 0
+    document = json.loads((tmp_path / ".claude.json").read_text(encoding="utf-8"))
+    document["mcpServers"]["other"] = {"type": "stdio", "command": "npx", "args": ["other"]}
+    (tmp_path / ".claude.json").write_text(json.dumps(document), encoding="utf-8")
+    capsys.readouterr()
+
+    assert run(tmp_path, "disable", "--all") == 0
+    out = capsys.readouterr().out
+    assert out.count("Disabled:") == 3
+    document = json.loads((tmp_path / ".claude.json").read_text(encoding="utf-8"))
+    assert document["mcpServers"] == {"other": {"type": "stdio", "command": "npx", "args": ["other"]}}
+    assert "ollama" not in json.loads((project / ".mcp.json").read_text(encoding="utf-8")).get("mcpServers", {})
+    assert run(tmp_path, "disable", "--all") == 0
+    assert "No registrations found." in capsys.readouterr().out
+
+
+def test_disable_all_leaves_a_foreign_server_of_our_name_alone(tmp_path, capsys):
+    (tmp_path / ".claude.json").write_text('{"mcpServers": {"ollama": {"command": "npx"}}}', encoding="utf-8")
+    assert run(tmp_path, "disable", "--all") == cli.EXIT_PROBLEM
+    assert "Left alone (not ours)" in capsys.readouterr().out
+    assert "npx" in (tmp_path / ".claude.json").read_text(encoding="utf-8")
+
+
+def test_install_desktop_and_its_reverse_write_and_remove_the_menu_entry(tmp_path):
+    data_home = tmp_path / "share"
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "XDG_DATA_HOME": str(data_home),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    for argv, present in ((["install-desktop"], True), (["uninstall-desktop"], False)):
+        done = subprocess.run(
+            [sys.executable, "-m", "ollama_mcp_tray.tray", *argv], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert (data_home / "applications" / "ollama-mcp-tray.desktop").exists() is present
