@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 CLI_HINT = (
     "Everything the tray does is also available on the command line: "
-    "`ollama-mcp-tray status`, `ollama-mcp-tray enable --user`, `ollama-mcp-tray doctor`."
+    "`ollama-mcp-tray setup` (one-time Claude Code setup), `ollama-mcp-tray status`, `ollama-mcp-tray doctor`."
 )
 
 # What a clickable backend needs, per family of distributions.
