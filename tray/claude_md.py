@@ -27,6 +27,8 @@ def section(server_name: str, default_model: str | None) -> str:
             f"A local Ollama model is available through the `{server_name}` MCP server{model}.",
             f"- Hand it self-contained, low-stakes work: summarising, drafting, classifying, rewriting, "
             f"extracting, first-pass review (`{prefix}generate`, `{prefix}chat`).",
+            "- When the user asks to keep something private (their code, documents, logs with personal data), "
+            "process it with the local model rather than quoting it into your own context.",
             "- Keep planning, editing files and final answers yourself; check what it returns before using it.",
             f"- `{prefix}list_models` shows the installed models; pick a coder model for code.",
             "- It runs on the user's own machine: it is free to call but slower; prefer short, focused prompts.",
