@@ -1,9 +1,13 @@
 """The tray's controller: owns the one `TrayState`, applies events to it, and redraws the icon.
 
 Threads: the monitor and the guard run their own loops and hand results over with `post()`; menu clicks
-arrive on pystray's thread and are posted too; long actions (registering, starting Ollama, the connection
-test) run on short-lived worker threads that post their outcome. Everything that reads or replaces the state,
-and every call into the icon, happens on the controller's own thread, one event at a time.
+arrive on pystray's thread and are posted too; long actions (registering, the connection test, dialogs) run
+on short-lived worker threads that post their outcome, and an `ollama serve` we started is waited on by a
+thread of its own. Everything that reads or replaces the state, and every call into the icon, happens on the
+controller's own thread, one event at a time.
+
+Dialogs are parameters (`choose_folder`, `ask_secret`), defaulting to the desktop's real ones, so a test can
+answer them without a display.
 """
 
 from __future__ import annotations
@@ -82,7 +86,17 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 
 class Controller:
-    """The tray's logic, without pystray: tests drive it with any `IconPort`."""
+    """The tray's logic, without pystray: tests drive it with any `IconPort`.
+
+    Args:
+        ctx: the user's paths, settings and environment.
+        autostart: the login item to toggle.
+        policy: how often the monitor polls Ollama.
+        guard_interval: seconds between the registration guard's checks.
+        now: the wall clock (dates the usage day and the "unloads in" hints).
+        choose_folder: asks the user for a project folder (None: cancelled); runs on a worker thread.
+        ask_secret: asks the user for the Ollama key (None: cancelled); runs on a worker thread.
+    """
 
     def __init__(
         self,
@@ -92,16 +106,19 @@ class Controller:
         policy: PollPolicy | None = None,
         guard_interval: float = 1.0,
         now: Callable[[], dt.datetime] = dt.datetime.now,
+        choose_folder: Callable[[], Path | None] = dialogs.choose_folder,
+        ask_secret: Callable[[], str | None] = dialogs.ask_secret,
     ) -> None:
         self.ctx = ctx
         self.autostart = autostart
         self.now = now
+        self.choose_folder = choose_folder
+        self.ask_secret = ask_secret
         self.icon: IconPort | None = None
         self.events: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._policy = policy
         self._thread = threading.Thread(target=self._loop, name="tray-controller", daemon=True)
         self._stopped = threading.Event()
-        self._started_ollama: subprocess.Popen[bytes] | None = None
         self._file_keys: dict[str, object] = {}
         settings = self._load_settings()
         config = self._config()
@@ -250,12 +267,6 @@ class Controller:
 
     def _tick(self) -> None:
         self._refresh_files()
-        proc = self._started_ollama
-        if proc is not None and proc.poll() is not None:
-            self._started_ollama = None
-            if self.state.starting_ollama:
-                self._set(starting_ollama=False)
-                self.notify(f"Ollama exited at start (code {proc.returncode}); see {self._ollama_log}.")
 
     @property
     def _ollama_log(self) -> Path:
@@ -265,6 +276,7 @@ class Controller:
 
     def _on_snapshot(self, snap: OllamaSnapshot) -> None:
         previous = self.state.ollama
+        we_started_it = self.state.starting_ollama
         changes: dict[str, object] = {"ollama": snap}
         if snap.up:
             changes["starting_ollama"] = False
@@ -274,7 +286,8 @@ class Controller:
         if previous.up and is_down(snap):
             self.notify(f"Ollama stopped answering at {snap.base_url}.")
         elif not previous.up and snap.up:
-            self.notify(f"Ollama is back (version {snap.version}).")
+            verb = "started" if we_started_it else "is back"
+            self.notify(f"Ollama {verb} (version {snap.version}).")
 
     def _on_statuses(self, statuses: list[RegistrationStatus]) -> None:
         rule = claude_md.is_installed(self.ctx.claude.claude_md)
@@ -314,8 +327,7 @@ class Controller:
         elif isinstance(action, mm.StartOllama):
             self._start_ollama(action.executable)
         elif isinstance(action, mm.SetDefaultModel):
-            app_settings.save_settings(self.ctx.paths.settings_file, {"default_model": action.model})
-            self._set(default_model=action.model)
+            self._set_default_model(action.model)
         elif isinstance(action, mm.UnloadModel):
             self._work(lambda: self._unload(action.model), "Unloading the model")
         elif isinstance(action, mm.SetUserScope):
@@ -349,12 +361,38 @@ class Controller:
 
     def _start_ollama(self, executable: str) -> None:
         try:
-            self._started_ollama = start_ollama(executable, self._ollama_log, self.state.ollama_url, self.ctx.env)
+            proc = start_ollama(executable, self._ollama_log, self.state.ollama_url, self.ctx.env)
         except OSError as exc:
             self.notify(f"Could not start Ollama ({executable}): {exc}.")
             return
         self._set(starting_ollama=True)
         self.monitor.poke()
+        # A thread that waits on the process reaps it (no zombie) and reports an early exit at once. The
+        # tray never stops it: it keeps running after Quit, like an Ollama started from a terminal.
+        threading.Thread(target=self._wait_for_ollama, args=(proc,), name="ollama-serve", daemon=True).start()
+
+    def _wait_for_ollama(self, proc: subprocess.Popen[bytes]) -> None:
+        code = proc.wait()
+        self.post(lambda: self._on_ollama_exit(code))
+
+    def _on_ollama_exit(self, code: int) -> None:
+        if self.state.starting_ollama:
+            self._set(starting_ollama=False)
+            self.notify(f"Ollama exited at start (code {code}); see {self._ollama_log}.")
+        self.monitor.poke()
+
+    def _set_default_model(self, model: str) -> None:
+        try:
+            saved = app_settings.save_settings(self.ctx.paths.settings_file, {"default_model": model})
+        except ConfigError as exc:
+            self.notify(f"The default model was not saved: {exc}")
+            return
+        # Use it at once (a CLAUDE.md refresh or an enable right after must see it), not at the next tick.
+        self.ctx.use_settings(saved)
+        self._set(default_model=model)
+        if self.state.claude.claude_md_rule:
+            # The rule names the default model; keep it true.
+            self._work(lambda: self._set_rule(True), "Updating CLAUDE.md")
 
     def _unload(self, model: str) -> None:
         async def unload() -> None:
@@ -377,7 +415,7 @@ class Controller:
             self.guard.refresh()
 
     def _enable_project(self, name: str) -> None:
-        folder = dialogs.choose_folder()
+        folder = self.choose_folder()
         if folder is not None:
             self._set_scope(Target(Scope.PROJECT, name, folder), True)
             self.post(lambda: self.notify(f"Enabled for {folder}. Claude Code asks to trust the folder once."))
@@ -415,7 +453,7 @@ class Controller:
         self.notify(f"Settings are in {path}; changes apply when you save it. The key is set from the menu.")
 
     def _ask_key(self) -> None:
-        key = dialogs.ask_secret()
+        key = self.ask_secret()
         if key:
             app_settings.store_key(self.ctx.paths.key_file, key)
             self.post(lambda: self.notify("Key stored."))

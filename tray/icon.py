@@ -4,6 +4,11 @@ It turns the neutral menu of `menu_model` into pystray objects and shows status 
 assets. Threading: `run()` owns the main thread (pystray's rule); every other method is called from the
 tray controller's single thread, so pystray is only ever driven from one thread of ours. Menu clicks arrive
 on pystray's thread and are handed straight to `on_action`, which only queues them.
+
+Hover text: pystray sets the icon's *title*. The win32 and darwin backends show it on hover, but the gtk
+backend (0.19) only calls `GtkStatusIcon.set_title`, which trays do not show, so on gtk the tooltip is set too,
+through the status icon pystray keeps (see `_gtk_tooltip`). appindicator hands the title to the StatusNotifier
+host, which decides whether to show it; xorg is refused at start anyway.
 """
 
 from __future__ import annotations
@@ -135,6 +140,8 @@ class TrayIcon:
             self._icon.icon = self._image(view.state)
         if old is None or old.tooltip != view.tooltip:
             self._icon.title = view.tooltip
+            if self.backend == "gtk":
+                _gtk_tooltip(self._icon, view.tooltip)
         if old is None or old.menu != view.menu:
             self._icon.menu = self._pystray.Menu(*(self._item(e) for e in view.menu))
         self._shown = view
@@ -156,6 +163,26 @@ class TrayIcon:
 
     def stop(self) -> None:
         self._icon.stop()
+
+
+def _gtk_tooltip(icon: Any, text: str) -> None:
+    """Show `text` on hover over a gtk-backend icon.
+
+    pystray 0.19's gtk Icon keeps its `Gtk.StatusIcon` in `_status_icon` and changes it only from the GLib main
+    loop; this does the same. Should a later pystray rename the attribute, the hover text is skipped (logged),
+    never the icon.
+    """
+    status_icon = getattr(icon, "_status_icon", None)
+    if status_icon is None or not hasattr(status_icon, "set_tooltip_text"):
+        log.info("pystray's gtk icon has no _status_icon; the hover text is not shown")
+        return
+    from gi.repository import GLib
+
+    def apply() -> bool:
+        status_icon.set_tooltip_text(text)
+        return False  # run once
+
+    GLib.idle_add(apply)
 
 
 class _Const:

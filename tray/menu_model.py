@@ -256,16 +256,26 @@ def model_label(model: ModelInfo) -> str:
     return " · ".join(parts)
 
 
-def loaded_label(model: LoadedModel, now: dt.datetime) -> str:
-    """'qwen2.5-coder:3b: 2.1 GB in memory (1.8 GB VRAM), unloads in 4 min'."""
+def placement(model: LoadedModel) -> str:
+    """Where a loaded model sits, as `ollama ps` tells it (GPU share of its memory).
+
+    >>> placement(LoadedModel("m", 2_100_000_000, 1_806_000_000, None, None))
+    '2.1 GB, 86% on GPU'
+    >>> placement(LoadedModel("m", 1_900_000_000, 1_900_000_000, None, None))
+    '1.9 GB on GPU'
+    >>> placement(LoadedModel("m", 1_900_000_000, 0, None, None))
+    '1.9 GB on CPU'
+    """
     memory = human_size(model.size)
-    if model.size_vram and model.size_vram >= model.size:
-        where = f"{memory} in VRAM"
-    elif model.size_vram:
-        where = f"{memory} in memory ({human_size(model.size_vram)} VRAM)"
-    else:
-        where = f"{memory} in memory (CPU)"
-    return f"{model.name}: {where}, {unloads_in(model.expires_at, now)}"
+    if model.size_vram <= 0 or model.size <= 0:
+        return f"{memory} on CPU"
+    share = round(100 * model.size_vram / model.size)
+    return f"{memory} on GPU" if share >= 100 else f"{memory}, {share}% on GPU"
+
+
+def loaded_label(model: LoadedModel, now: dt.datetime) -> str:
+    """The unload item: 'Unload qwen2.5-coder:3b · 2.1 GB, 86% on GPU · unloads in 4 min'."""
+    return f"Unload {model.name} · {placement(model)} · {unloads_in(model.expires_at, now)}"
 
 
 def short_path(path: str, home: str | None = None) -> str:
@@ -289,17 +299,22 @@ def _compact_count(n: int) -> str:
 
 
 def usage_line(state: TrayState) -> str:
-    """'Local usage today: 12 calls · 8.1k tokens · 41 tok/s'."""
+    """What Claude Code asked of Ollama today (through our server), in one line.
+
+    'Today: 12 calls from Claude Code · 5.0k tokens in, 3.1k out · 41 tok/s · 1 failed': the calls say how
+    much work went local, the tokens how big it was, the speed what to expect next time.
+    """
     usage = state.usage_today
     if usage is None or usage.calls == 0:
-        return "Local usage today: none yet"
-    parts = [f"{usage.calls} call{'s' if usage.calls != 1 else ''}"]
-    parts.append(f"{_compact_count(usage.prompt_tokens + usage.output_tokens)} tokens")
+        return "Today: no calls from Claude Code yet"
+    parts = [f"Today: {usage.calls} call{'s' if usage.calls != 1 else ''} from Claude Code"]
+    if usage.prompt_tokens or usage.output_tokens:
+        parts.append(f"{_compact_count(usage.prompt_tokens)} tokens in, {_compact_count(usage.output_tokens)} out")
     if usage.median_tokens_per_second is not None:
         parts.append(f"{usage.median_tokens_per_second:.0f} tok/s")
     if usage.errors:
         parts.append(f"{usage.errors} failed")
-    return "Local usage today: " + " · ".join(parts)
+    return " · ".join(parts)
 
 
 # ---- the menu -----------------------------------------------------------------------------------------
@@ -334,21 +349,31 @@ def _models_entry(state: TrayState, now: dt.datetime) -> Item:
         return Item("Models: Ollama is not answering")
     if not snap.models:
         return Item("Models: none installed (ollama pull <model>)")
-    loaded_names = {m.name for m in snap.loaded}
-    entries: list[Entry] = [Item("Default for delegation:")]
+    loaded = [m.name for m in snap.loaded]
+    default = state.default_model
+    entries: list[Entry] = [
+        Item("Default model for Claude Code:" if default else "Default model for Claude Code: none chosen yet")
+    ]
     for model in snap.models:
-        mark = "● " if model.name in loaded_names else ""
+        label = model_label(model)
+        if any(same_model(model.name, name) for name in loaded):
+            label += " · loaded"
+        if model.embedding_only:
+            # It cannot generate or chat, so it cannot be the default for delegated work.
+            label += " · embeddings only"
         entries.append(
             Item(
-                mark + model_label(model),
-                SetDefaultModel(model.name),
-                checked=bool(state.default_model) and same_model(model.name, state.default_model),
+                label,
+                None if model.embedding_only else SetDefaultModel(model.name),
+                checked=bool(default) and same_model(model.name, default),
                 radio=True,
             )
         )
+    if default and not any(same_model(m.name, default) for m in snap.models):
+        entries.append(Item(f"{default} is not installed: ollama pull {default}"))
     if snap.loaded:
         entries.append(SEPARATOR)
-        entries.append(Item("Loaded now (click to unload):"))
+        entries.append(Item("In memory now:"))
         entries += [Item(loaded_label(m, now), UnloadModel(m.name)) for m in snap.loaded]
     return Item(f"Models ({len(snap.models)})", submenu=tuple(entries))
 

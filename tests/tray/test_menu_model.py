@@ -123,13 +123,39 @@ def test_a_default_model_without_tag_matches_its_latest_tag() -> None:
     assert find(submenu, "m1:latest").checked is True
 
 
-def test_loaded_models_are_marked_with_memory_vram_unload_time_and_can_be_unloaded() -> None:
+def test_loaded_models_are_marked_with_memory_gpu_share_unload_time_and_can_be_unloaded() -> None:
     submenu = find(mm.build_menu(up((LOADED,)), NOW), "Models").submenu
     assert submenu is not None
-    assert find(submenu, "● qwen2.5-coder:3b").action == mm.SetDefaultModel("qwen2.5-coder:3b")
-    unload = find(submenu, "qwen2.5-coder:3b: ")
-    assert unload.text == "qwen2.5-coder:3b: 2.1 GB in memory (1.8 GB VRAM), unloads in 4 min"
+    choice = find(submenu, "qwen2.5-coder:3b")
+    assert choice.text.endswith(" · loaded") and choice.action == mm.SetDefaultModel("qwen2.5-coder:3b")
+    assert not find(submenu, "m1:latest").text.endswith("loaded")
+    unload = find(submenu, "Unload qwen2.5-coder:3b")
+    assert unload.text == "Unload qwen2.5-coder:3b · 2.1 GB, 86% on GPU · unloads in 4 min"
     assert unload.action == mm.UnloadModel("qwen2.5-coder:3b")
+
+
+def test_without_a_default_the_models_menu_says_none_is_chosen_and_nothing_is_checked() -> None:
+    submenu = find(mm.build_menu(up(), NOW), "Models").submenu
+    assert submenu is not None
+    assert items(submenu)[0].text == "Default model for Claude Code: none chosen yet"
+    assert not items(submenu)[0].enabled
+    assert not [i for i in items(submenu) if i.checked]
+
+
+def test_a_default_that_is_not_installed_is_named_with_how_to_get_it() -> None:
+    submenu = find(mm.build_menu(dataclasses.replace(up(), default_model="llama9:70b"), NOW), "Models").submenu
+    assert submenu is not None
+    assert find(submenu, "llama9:70b").text == "llama9:70b is not installed: ollama pull llama9:70b"
+    assert not [i for i in items(submenu) if i.checked]
+
+
+def test_an_embedding_only_model_is_listed_but_cannot_be_the_default() -> None:
+    embed = dataclasses.replace(model("nomic-embed-text:latest"), capabilities=("embedding",))
+    state = TrayState(URL, OllamaSnapshot(URL, "0.12.3", (*MODELS, embed), ()))
+    submenu = find(mm.build_menu(state, NOW), "Models").submenu
+    assert submenu is not None
+    item = find(submenu, "nomic-embed-text")
+    assert item.text.endswith("embeddings only") and not item.enabled
 
 
 def test_the_user_scope_item_is_a_check_item_that_toggles() -> None:
@@ -166,10 +192,12 @@ def test_test_connection_is_disabled_while_a_test_runs() -> None:
 
 def test_usage_today_is_summarised_in_one_line() -> None:
     state = dataclasses.replace(up(), usage_today=UsageSummary(12, 1, 5000, 3100, 41.4))
-    assert find(mm.build_menu(state, NOW), "Local usage").text == (
-        "Local usage today: 12 calls · 8.1k tokens · 41 tok/s · 1 failed"
+    assert find(mm.build_menu(state, NOW), "Today").text == (
+        "Today: 12 calls from Claude Code · 5.0k tokens in, 3.1k out · 41 tok/s · 1 failed"
     )
-    assert mm.usage_line(up()) == "Local usage today: none yet"
+    assert mm.usage_line(up()) == "Today: no calls from Claude Code yet"
+    listing_only = dataclasses.replace(up(), usage_today=UsageSummary(1, 0, 0, 0, None))
+    assert mm.usage_line(listing_only) == "Today: 1 call from Claude Code"
 
 
 def test_start_at_login_reflects_the_state_and_is_hidden_where_unsupported() -> None:
