@@ -301,13 +301,17 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
         think: ThinkArg = None,
         keep_alive: KeepAliveArg = None,
         options: OptionsArg = None,
+        tools: Annotated[
+            list[dict[str, Any]] | None,
+            Field(description="Functions the model may call, in Ollama's format; its calls come back in tool_calls."),
+        ] = None,
     ) -> Annotated[CallToolResult, GenerationResult]:
         name = tc.model(model)
         opts = _options(
             temperature=temperature, num_ctx=num_ctx, num_predict=num_predict, seed=seed, stop=stop, options=options
         )
         wire = [m.model_dump(exclude_none=True) for m in messages]
-        body = _request_body(name, opts, messages=wire, format=format, think=think, keep_alive=keep_alive)
+        body = _request_body(name, opts, messages=wire, tools=tools, format=format, think=think, keep_alive=keep_alive)
         async with tc.call("chat", name) as stats:
             result = await stream_generation(tc, ctx, "/api/chat", body, name, stats)
         return generation_output(result)

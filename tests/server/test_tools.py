@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import socket
 
 import anyio
 import pytest
@@ -359,3 +360,37 @@ async def test_descriptions_name_the_installed_models_after_the_background_refre
                 await anyio.sleep(0.05)
     # and the next start has them at once, from the cache, even with Ollama down
     assert CODER in (app_paths.data_dir / "models.json").read_text(encoding="utf-8")
+
+
+async def test_the_connect_timeout_fires_when_nothing_accepts_and_is_named(connect):
+    # A listener whose accept queue is full: the kernel drops further SYNs, so connecting hangs (loopback only).
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    try:
+        async with connect(base_url=f"http://127.0.0.1:{port}", timeouts=Timeouts(connect=0.3, idle=5.0)) as client:
+            result = await client.call_tool("ollama_ps", {})
+    finally:
+        filler.close()
+        listener.close()
+    assert result.is_error and "connect timeout" in text_of(result) and "OLLAMA_CONNECT_TIMEOUT" in text_of(result)
+
+
+async def test_chat_passes_tools_and_returns_the_models_tool_calls(connect, ollama):
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
+    messages = [{"role": "user", "content": "Weather in Paris?"}]
+    async with connect() as client:
+        result = await client.call_tool("ollama_chat", {"model": CODER, "messages": messages, "tools": [weather]})
+    calls = result.structured_content["tool_calls"]
+    assert calls and calls[0]["function"]["name"] == "get_weather" and "city" in calls[0]["function"]["arguments"]
+    assert "get_weather" in text_of(result)
+    assert last(ollama, "/api/chat").body["tools"] == [weather]
