@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
+from Xlib.error import XError
 
 from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaSnapshot
 from ollama_mcp_tray.tray import menu_model as mm
@@ -139,6 +140,45 @@ def test_choosing_enabled_for_all_projects_registers_the_server_in_claude_json(t
     assert entry["args"] == ["-m", "ollama_mcp_tray.server"]
     assert {k: v for k, v in data.items() if k != "mcpServers"} == EXISTING_CLAUDE_JSON
     wait_for(lambda: not desk.popup_windows(), 5, "the menu to close")
+
+
+def tooltips(desk: DesktopSession) -> list[Rect]:
+    """Mapped tooltip windows (GTK marks them _NET_WM_WINDOW_TYPE_TOOLTIP)."""
+    x = desk.x
+    tooltip_type = x.intern_atom("_NET_WM_WINDOW_TYPE_TOOLTIP")
+    found = []
+    for window in x.screen().root.query_tree().children:
+        try:
+            attrs = window.get_attributes()
+            kind = window.get_full_property(x.intern_atom("_NET_WM_WINDOW_TYPE"), 0)
+        except XError:  # a window vanished while we looked
+            continue
+        if attrs.map_state == 2 and kind is not None and tooltip_type in kind.value:
+            found.append(desk.geometry(window))
+    return found
+
+
+def hover_tooltip(desk: DesktopSession, icon: Rect) -> Rect:
+    """Rest the pointer on the icon until its tooltip shows; then move away so the next hover starts fresh."""
+    desk.xdotool("mousemove", "--sync", str(icon.center[0]), str(icon.center[1]))
+    tip = wait_for(lambda: (tooltips(desk) or [None])[0], 5, "the icon's tooltip to show")
+    desk.xdotool("mousemove", "--sync", "400", "400")
+    wait_for(lambda: not tooltips(desk), 5, "the tooltip to hide")
+    return tip
+
+
+def test_hovering_over_the_icon_shows_the_state_as_a_tooltip_that_follows_it(
+    tray: RunningTray, ollama: OllamaEmulator
+) -> None:
+    desk = tray.desk
+    wait_for_icon(desk, tray.icon, IconState.UP, timeout=5)
+    up_tip = hover_tooltip(desk, tray.icon)
+    # "Ollama 0.32 · 4 models", then "Ollama is not running (http://127.0.0.1:PORT)": a longer line.
+    ollama.stop()
+    wait_for_icon(desk, tray.icon, IconState.DOWN, timeout=5)
+    desk.xdotool("mousemove", "--sync", str(tray.icon.center[0]), str(tray.icon.center[1]))
+    down_tip = wait_for(lambda: (tooltips(desk) or [None])[0], 5, "the tooltip to show again")
+    assert down_tip.width > up_tip.width + 60
 
 
 def _model() -> ModelInfo:
