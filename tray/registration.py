@@ -27,7 +27,7 @@ from ollama_mcp_tray.server.config import normalize_url
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
-from .claude_config import MISSING, Document, DocumentError, get_value, parse_document, render_document
+from .claude_config import MISSING, Document, DocumentError, Splice, get_value, parse_document, render_document
 from .config_errors import ConfigFileRefused, ForeignEntryError
 from .safe_edit import SafeEditor
 
@@ -374,7 +374,7 @@ class Registrar:
         desired = self.desired_entry(target)
         seen: list[dict[str, Any]] = []
 
-        def edit(text: str | None) -> str | None:
+        def edit(text: str | None) -> str | Splice | None:
             document = Document(_empty_as_object(text))
             seen.append(document.value)
             path = self._servers_path(target, document.value)
@@ -386,8 +386,9 @@ class Registrar:
                     file,
                     target.name,
                 )
-            new = document.set(path, target.name, desired)
-            return None if new == text else new
+            if text is None or not text.strip():
+                return document.set(path, target.name, desired)
+            return document.set_splice(path, target.name, desired)
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))
@@ -421,7 +422,7 @@ class Registrar:
         file = self.file_for(target)
         seen: list[dict[str, Any]] = [{}]
 
-        def edit(text: str | None) -> str | None:
+        def edit(text: str | None) -> str | Splice | None:
             if text is None:
                 return None
             document = Document(_empty_as_object(text))
@@ -438,7 +439,7 @@ class Registrar:
                     file,
                     target.name,
                 )
-            return document.remove(path, target.name)
+            return document.remove_splice(path, target.name)
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))

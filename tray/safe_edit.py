@@ -2,7 +2,8 @@
 
 One edit, in order:
     1. follow a symlink to the file it names (the link stays a link);
-    2. take our lock (a lock file in our data folder), so our own processes edit one at a time;
+    2. take our lock (a lock file in our data folder), so our own processes edit one at a time; then remove
+       temp files that an earlier run of ours left behind in that folder when it was killed mid-write;
     3. read; a file that does not parse is re-read once it has settled (another program may be halfway
        through a plain, non-atomic write) and, if still broken, refused: left byte-for-byte untouched;
     4. compute the new text with a pure function; nothing to do means no write and no backup;
@@ -14,28 +15,48 @@ One edit, in order:
 
 Claude Code rewrites `~/.claude.json` whole and often; no lock of ours can stop that, so the re-reads are
 what keeps us from writing back a stale copy over its newer one.
+
+Temp files are named `.<file>.<host>-<pid>-<random>.ollama-mcp-tray.tmp`: the suffix marks them as ours,
+the host and pid tell whether their writer still runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
+import re
 import sys
-import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .claude_config import DocumentError
+from .claude_config import DocumentError, Splice
 from .config_errors import ConcurrentEditError, ConfigFileRefused
 
-Edit = Callable[[str | None], str | None]
-"""Given the current text (None: no file), the new text (None: leave the file as it is)."""
+Edit = Callable[[str | None], str | Splice | None]
+"""Given the current text (None: no file), the new text, or the span of it to change (None: leave the file
+as it is)."""
 
 _TMP_SUFFIX = ".ollama-mcp-tray.tmp"
+STALE_TEMP_AGE = 600.0
+"""Seconds after which a temp file of ours is left over whatever its writer: a write takes milliseconds."""
+
+
+def _host_tag() -> str:
+    # A home folder can be shared between machines (NFS): a pid means something only on its own host.
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    return f"{zlib.crc32(node.encode('utf-8', 'surrogateescape')):08x}"
+
+
+_HOST = _host_tag()
+_TEMP_NAME = re.compile(r"\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{8}" + re.escape(_TMP_SUFFIX))
+# What tempfile.mkstemp named our temp files before the writer's pid was part of the name.
+_LEGACY_TEMP_NAME = re.compile(r"\.[a-z0-9_]{8}" + re.escape(_TMP_SUFFIX))
 
 
 @dataclass(frozen=True)
@@ -55,17 +76,27 @@ def resolve_target(path: Path) -> Path:
 
 def _read(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except FileNotFoundError:
         return None
 
 
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
+def _stat(path: Path) -> os.stat_result | None:
     try:
-        st = path.stat()
+        return os.stat(path)
     except FileNotFoundError:
         return None
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    """Which file, and which version of it: inode, size, mtime."""
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _key(st: os.stat_result | None) -> tuple[int, int, int, int] | None:
+    """`_identity` plus ctime, which moves on every change and cannot be set back by a program (mtime can)."""
+    return None if st is None else (*_identity(st), st.st_ctime_ns)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -78,36 +109,188 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_temp(folder: Path, name: str, data: bytes, mode: int, owner: tuple[int, int] | None) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=_TMP_SUFFIX, dir=folder)
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = folder / f".{name}.{_HOST}-{os.getpid()}-{os.urandom(4).hex()}{_TMP_SUFFIX}"
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+
+
+Chunks = tuple[bytes | memoryview, ...]
+
+
+def _write_all(fd: int, chunks: Chunks) -> None:
+    for chunk in chunks:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+def _join(chunks: Chunks) -> bytes:
+    return chunks[0] if len(chunks) == 1 and isinstance(chunks[0], bytes) else b"".join(chunks)
+
+
+def _new_content(data: bytes | None, text: str | None, change: str | Splice) -> Chunks:
+    """The bytes of the edited file, as pieces: a splice re-uses the bytes read around the changed span."""
+    if isinstance(change, str):
+        return (change.encode("utf-8"),)
+    if data is None or text is None:
+        return (change.apply(text or "").encode("utf-8"),)
+    if text.isascii():  # O(1) for a str; then character and byte offsets agree
+        start, end = change.start, change.end
+    else:
+        start = len(text[: change.start].encode("utf-8"))
+        end = start + len(text[change.start : change.end].encode("utf-8"))
+    view = memoryview(data)
+    return (view[:start], change.insert.encode("utf-8"), view[end:])
+
+
+def _unchanged(text: str | None, change: str | Splice) -> bool:
+    if isinstance(change, str):
+        return change == text
+    return text is not None and text[change.start : change.end] == change.insert
+
+
+class _TempFile:
+    """Our temp file next to the target: written, then flushed to disk by a thread (fsync releases the GIL),
+    so the backup can be written meanwhile."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.fd, self.path = _create_temp(folder, name)
+        self._syncing: threading.Thread | None = None
+        self._error: list[OSError] = []
+
+    def write(self, chunks: Chunks, mode: int, owner: tuple[int, int] | None) -> None:
+        _write_all(self.fd, chunks)
+        if os.name == "posix":
+            os.fchmod(self.fd, mode)
+            if owner is not None and os.geteuid() == 0:
+                # Root editing a user's file must not hand it over to root.
+                os.fchown(self.fd, *owner)
+
+    def start_sync(self) -> None:
+        self._syncing = threading.Thread(target=self._sync, name="ollama-mcp-tray-fsync", daemon=True)
+        self._syncing.start()
+
+    def _sync(self) -> None:
+        try:
+            os.fsync(self.fd)
+        except OSError as exc:  # handed to finish_sync, on the editing thread
+            self._error.append(exc)
+
+    def finish_sync(self) -> None:
+        """Wait for the data to be on disk; close the file."""
+        if self._syncing is None:
+            self._sync()
+        else:
+            self._syncing.join()
+        os.close(self.fd)
+        self.fd = -1
+        if self._error:
+            raise self._error[0]
+
+    def discard(self) -> None:
+        """Close (after a running fsync) and remove the temp file, unless it was renamed into place."""
+        if self._syncing is not None and self._syncing.is_alive():
+            self._syncing.join()
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+def _holds(path: Path, data: bytes | None) -> bool:
+    """Whether the file at `path` holds exactly `data` (None: no file)."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-            if os.name == "posix":
-                os.fchmod(handle.fileno(), mode)
-                if owner is not None and os.geteuid() == 0:
-                    # Root editing a user's file must not hand it over to root.
-                    os.fchown(handle.fileno(), *owner)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
-    return Path(tmp)
+        with open(path, "rb", buffering=0) as handle:
+            return data is not None and _same_bytes(handle, data)
+    except FileNotFoundError:
+        return data is None
+
+
+def _same_bytes(handle: io.RawIOBase, data: bytes) -> bool:
+    # Read in chunks into one small buffer rather than into a second copy of a big file.
+    if os.fstat(handle.fileno()).st_size != len(data):
+        return False
+    buffer = bytearray(max(1, min(len(data), 1 << 20)))
+    view = memoryview(data)
+    offset = 0
+    while True:
+        count = handle.readinto(buffer)
+        if not count:
+            return offset == len(data)
+        if offset + count > len(data):
+            return False
+        chunk = buffer if count == len(buffer) else buffer[:count]
+        # bytearray == memoryview compares with memcmp (memoryview == memoryview goes item by item).
+        if chunk != view[offset : offset + count]:
+            return False
+        offset += count
+
+
+def _writer_gone(host: str, pid: int) -> bool:
+    """Whether the process that wrote a temp file has ended (only knowable for a pid of this host)."""
+    if host != _HOST or os.name != "posix" or pid == os.getpid():
+        # On Windows os.kill(pid, 0) would end the process: there, the age rule alone decides.
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # EPERM: alive, another user's
+        return False
+    return False
+
+
+def remove_stale_temps(folder: Path, name: str, now: float, max_age: float = STALE_TEMP_AGE) -> list[Path]:
+    """Remove the temp files our edits of `folder/name` left behind: those whose writer process is gone, or
+    older than `max_age` seconds. Only regular files named as ours (and, on POSIX, owned by us) are touched.
+
+    Returns the files removed.
+    """
+    prefix = f".{name}"
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not entry.name.endswith(_TMP_SUFFIX):
+            continue
+        rest = entry.name[len(prefix) :]
+        ours = _TEMP_NAME.fullmatch(rest)
+        if ours is None and _LEGACY_TEMP_NAME.fullmatch(rest) is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if not entry.is_file(follow_symlinks=False) or (os.name == "posix" and st.st_uid != os.geteuid()):
+            continue
+        gone = ours is not None and _writer_gone(ours["host"], int(ours["pid"]))
+        if gone or now - st.st_mtime > max_age:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write `data` to `path` all at once: temp file in the same folder, fsync, chmod `mode`, replace."""
     target = resolve_target(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(target.parent, target.name, data, mode, None)
+    temp = _TempFile(target.parent, target.name)
     try:
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+        temp.write((data,), mode, None)
+        temp.finish_sync()
+        os.replace(temp.path, target)
+    finally:
+        temp.discard()
     _fsync_dir(target.parent)
 
 
@@ -218,42 +401,52 @@ class SafeEditor:
         new_mode: int,
         verify: Callable[[str], bool] | None,
     ) -> EditOutcome:
+        folder = target.parent
+        # Under our lock no edit of ours to this file is under way: a temp file of ours for it is a leftover.
+        remove_stale_temps(folder, target.name, self.clock())
         backup: Path | None = None
         backed_up: bytes | None = None
         for attempt in range(1, self.max_attempts + 1):
-            before = _stat_key(target)
+            before = _stat(target)
             data = _read(target)
             try:
                 text = None if data is None else data.decode("utf-8")
                 if data is not None and not data.strip() and not self._settled(target, data):
                     continue  # an empty file is how a plain rewrite by another program starts
-                new_text = edit(text)
+                change = edit(text)
             except (DocumentError, UnicodeDecodeError) as exc:
                 if data is not None and not self._settled(target, data):
                     continue
                 raise _refusal(target, exc) from exc
-            if new_text is None or new_text == text:
+            if change is None or _unchanged(text, change):
                 return EditOutcome(target, changed=False, backup=backup, attempts=attempt)
-            if data is not None and data != backed_up:
-                backup, backed_up = self._backup(target, data), data
-            mode, owner = _mode_and_owner(target, new_mode)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            written = new_text.encode("utf-8")
-            tmp = _write_temp(target.parent, target.name, written, mode, owner)
-            ours = _stat_key(tmp)
+            mode, owner = _mode_and_owner(before, new_mode)
+            if before is None:
+                folder.mkdir(parents=True, exist_ok=True)
+            written = _new_content(data, text, change)
+            temp = _TempFile(folder, target.name)
             try:
-                if _read(target) != data or _stat_key(target) != before:
+                temp.write(written, mode, owner)
+                temp.start_sync()
+                if data is not None and data != backed_up:
+                    backup, backed_up = self._backup(target, data), data
+                temp.finish_sync()
+                ours = _identity(os.stat(temp.path))
+                # Checked after the fsync, right before the replace. The stat catches most changes for free;
+                # the bytes (compared with those we parsed) catch a rewrite that kept size and timestamps.
+                if _key(_stat(target)) != _key(before) or not _holds(target, data):
                     continue
-                os.replace(tmp, target)
+                os.replace(temp.path, target)
             finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-            _fsync_dir(target.parent)
+                temp.discard()
+            _fsync_dir(folder)
             # Still our very file (same inode, size, mtime) is our edit by construction; read only otherwise.
-            if _stat_key(target) == ours:
+            # (Not ctime: the rename itself moves it.)
+            now = _stat(target)
+            if now is not None and _identity(now) == ours:
                 return EditOutcome(target, changed=True, backup=backup, attempts=attempt)
             after = _read(target)
-            if after == written or (
+            if after == _join(written) or (
                 after is not None and verify is not None and verify(after.decode("utf-8", "replace"))
             ):
                 return EditOutcome(target, changed=True, backup=backup, attempts=attempt)
@@ -268,7 +461,7 @@ class SafeEditor:
         waiter = threading.Event()
         for _ in range(self.settle_reads):
             waiter.wait(self.settle_delay)
-            if _read(target) != data:
+            if not _holds(target, data):
                 return False
         return True
 
@@ -283,9 +476,14 @@ class SafeEditor:
             counter += 1
             backup = self.backups_dir / f"{tag}.{stamp}-{counter}.bak"
         # Backups of ~/.claude.json hold the user's history: readable by the user alone.
-        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        # Written from the bytes we parsed (a kernel-side copy of the live file could pick up a newer
+        # version), and not fsynced: until our replace the original file is intact on disk, and the replace
+        # waits for our temp file's fsync, so a crash cannot leave both the original and its backup lost.
+        try:
+            _write_all(fd, (data,))
+        finally:
+            os.close(fd)
         self._prune(tag)
         return backup
 
@@ -296,10 +494,8 @@ class SafeEditor:
                 old.unlink()
 
 
-def _mode_and_owner(target: Path, new_mode: int) -> tuple[int, tuple[int, int] | None]:
-    try:
-        st = target.stat()
-    except FileNotFoundError:
+def _mode_and_owner(st: os.stat_result | None, new_mode: int) -> tuple[int, tuple[int, int] | None]:
+    if st is None:
         return new_mode, None
     return st.st_mode & 0o7777, (st.st_uid, st.st_gid)
 
