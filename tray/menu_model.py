@@ -14,7 +14,7 @@ from pathlib import Path
 from ollama_mcp_tray.server.errors import OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, same_model
 
-from .state import IconState, TrayState
+from .state import ClaudeState, IconState, TrayState
 
 TOOLTIP_MAX = 127  # Windows cuts tooltips at 128 characters including the terminator
 
@@ -378,6 +378,26 @@ def _models_entry(state: TrayState, now: dt.datetime) -> Item:
     return Item(f"Models ({len(snap.models)})", submenu=tuple(entries))
 
 
+def claude_summary(claude: ClaudeState) -> str:
+    """The Claude Code item's text: where Claude Code can use Ollama, readable without opening the submenu.
+
+    >>> claude_summary(ClaudeState())
+    'Claude Code: not enabled'
+    >>> claude_summary(ClaudeState(user_enabled=True))
+    'Claude Code: on for all projects'
+    """
+    if claude.problem:
+        return "Claude Code: needs attention"
+    if (claude.user_enabled and not claude.user_healthy) or not all(p.healthy for p in claude.projects):
+        return "Claude Code: needs repair"
+    if claude.user_enabled:
+        return "Claude Code: on for all projects"
+    if claude.projects:
+        n = len(claude.projects)
+        return f"Claude Code: on in {n} project{'s' if n != 1 else ''}"
+    return "Claude Code: not enabled"
+
+
 def _claude_entry(state: TrayState, home: str | None) -> Item:
     claude = state.claude
     entries: list[Entry] = []
@@ -405,7 +425,7 @@ def _claude_entry(state: TrayState, home: str | None) -> Item:
             checked=claude.claude_md_rule,
         )
     )
-    return Item("Claude Code", submenu=tuple(entries))
+    return Item(claude_summary(claude), submenu=tuple(entries))
 
 
 def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> Menu:

@@ -227,3 +227,22 @@ def test_unload_times_read_ollama_timestamps_with_nanoseconds_and_offsets() -> N
     assert mm.unloads_in("2025-06-01T14:02:00.123456789+02:00", NOW) == "unloads in 2 min"
     assert mm.unloads_in(None, NOW) == "unload time unknown"
     assert mm.unloads_in("garbage", NOW) == "unload time unknown"
+
+
+@pytest.mark.parametrize(
+    ("claude", "text"),
+    [
+        (ClaudeState(), "Claude Code: not enabled"),
+        (ClaudeState(user_enabled=True), "Claude Code: on for all projects"),
+        (
+            ClaudeState(projects=(ProjectRegistration("/a", "local"), ProjectRegistration("/b", "project"))),
+            "Claude Code: on in 2 projects",
+        ),
+        (ClaudeState(user_enabled=True, user_healthy=False), "Claude Code: needs repair"),
+        (ClaudeState(projects=(ProjectRegistration("/a", "local", healthy=False),)), "Claude Code: needs repair"),
+        (ClaudeState(user_enabled=True, problem="~/.claude.json does not parse"), "Claude Code: needs attention"),
+    ],
+)
+def test_the_claude_code_item_says_where_it_is_enabled_without_opening_it(claude: ClaudeState, text: str) -> None:
+    menu = mm.build_menu(dataclasses.replace(up(), claude=claude), NOW)
+    assert find(menu, "Claude Code").text == text
