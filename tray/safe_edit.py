@@ -109,10 +109,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def temp_name(name: str, pid: int | None = None) -> str:
+    """A fresh name for our temp file beside the file `name`, written by process `pid` (default: this one)."""
+    return f".{name}.{_HOST}-{os.getpid() if pid is None else pid}-{os.urandom(4).hex()}{_TMP_SUFFIX}"
+
+
 def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = folder / f".{name}.{_HOST}-{os.getpid()}-{os.urandom(4).hex()}{_TMP_SUFFIX}"
+        tmp = folder / temp_name(name)
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:

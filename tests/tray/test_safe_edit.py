@@ -16,7 +16,7 @@ import pytest
 
 from ollama_mcp_tray.tray.claude_config import Document, set_member
 from ollama_mcp_tray.tray.config_errors import ConcurrentEditError, ConfigFileRefused
-from ollama_mcp_tray.tray.safe_edit import SafeEditor, file_lock, write_atomic
+from ollama_mcp_tray.tray.safe_edit import STALE_TEMP_AGE, SafeEditor, file_lock, temp_name, write_atomic
 
 WORKER = str(Path(__file__).with_name("edit_worker.py"))
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX modes and signals")
@@ -211,5 +211,60 @@ def test_killing_our_process_at_random_moments_never_leaves_a_torn_file(tmp_path
         worker.stdout.close()
         document = json.loads(target.read_text(encoding="utf-8"))
         assert document["projects"] == big["projects"]
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert len(leftovers) <= 8  # temp files of killed runs may remain; the config itself is never torn
+    # Temp files of the killed runs may remain until the next edit, which clears them away.
+    SafeEditor(backups_dir=tmp_path / "data" / "backups", lock_dir=tmp_path / "data" / "locks").edit(target, add_entry)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert json.loads(target.read_text(encoding="utf-8"))["projects"] == big["projects"]
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=30)
+    return child.pid
+
+
+@posix_only
+def test_the_next_edit_removes_temp_files_our_dead_or_long_gone_writers_left_and_nothing_else(tmp_path, editor):
+    target = tmp_path / ".claude.json"
+    target.write_text('{"keep": 1}', encoding="utf-8")
+    dead = tmp_path / temp_name(target.name, dead_pid())
+    live = tmp_path / temp_name(target.name)  # this very process: a writer that is still running
+    old = tmp_path / temp_name(target.name)
+    legacy_old = tmp_path / f".{target.name}.k2x_9ab7.ollama-mcp-tray.tmp"  # named by tempfile, before pids
+    legacy_new = tmp_path / f".{target.name}.q8w_1zz0.ollama-mcp-tray.tmp"
+    others = [
+        tmp_path / temp_name("other.json", dead_pid()),  # another file's: its own edits clear it
+        tmp_path / f".{target.name}.tmp",  # not our naming
+        tmp_path / f".{target.name}.{dead_pid()}.ollama-mcp-tray.tmp.bak",
+        tmp_path / "notes.txt",
+    ]
+    for path in (dead, live, old, legacy_old, legacy_new, *others):
+        path.write_text("partial", encoding="utf-8")
+    long_ago = time.time() - STALE_TEMP_AGE - 60
+    for path in (old, legacy_old, others[0]):
+        os.utime(path, (long_ago, long_ago))
+    impostor = tmp_path / temp_name(target.name, dead_pid())
+    impostor.symlink_to(tmp_path / "notes.txt")
+
+    editor.edit(target, add_entry)
+
+    assert not dead.exists()
+    assert not old.exists()
+    assert not legacy_old.exists()
+    assert live.exists()
+    assert legacy_new.exists()
+    assert all(path.exists() for path in others)
+    assert impostor.is_symlink()
+    assert json.loads(target.read_text(encoding="utf-8")) == {"keep": 1, "mcpServers": {"ollama": {"command": "/x"}}}
+
+
+def test_a_big_edit_is_written_from_the_bytes_read_around_the_changed_span(tmp_path, editor):
+    target = tmp_path / ".claude.json"
+    # Non-ASCII before and after the edit: character and byte offsets differ.
+    document = {"ä": "ö" * 50_000, "mcpServers": {"a": {"command": "/a"}}, "zz": ["€"] * 5000}
+    original = json.dumps(document, indent=2, ensure_ascii=False)
+    target.write_text(original, encoding="utf-8")
+    editor.edit(target, lambda text: Document(text or "{}").set_splice(("mcpServers",), "ollama", {"command": "/x"}))
+    assert target.read_text(encoding="utf-8") == set_member(original, ("mcpServers",), "ollama", {"command": "/x"})
+    editor.edit(target, lambda text: Document(text or "{}").remove_splice(("mcpServers",), "ollama"))
+    assert target.read_text(encoding="utf-8") == original
