@@ -19,6 +19,7 @@ import logging
 import queue
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -94,6 +95,7 @@ class Controller:
         policy: how often the monitor polls Ollama.
         guard_interval: seconds between the registration guard's checks.
         now: the wall clock (dates the usage day and the "unloads in" hints).
+        tick: seconds between housekeeping rounds.
         choose_folder: asks the user for a project folder (None: cancelled); runs on a worker thread.
         ask_secret: asks the user for the Ollama key (None: cancelled); runs on a worker thread.
     """
@@ -106,12 +108,14 @@ class Controller:
         policy: PollPolicy | None = None,
         guard_interval: float = 1.0,
         now: Callable[[], dt.datetime] = dt.datetime.now,
+        tick: float = TICK,
         choose_folder: Callable[[], Path | None] = dialogs.choose_folder,
         ask_secret: Callable[[], str | None] = dialogs.ask_secret,
     ) -> None:
         self.ctx = ctx
         self.autostart = autostart
         self.now = now
+        self.tick = tick
         self.choose_folder = choose_folder
         self.ask_secret = ask_secret
         self.icon: IconPort | None = None
@@ -171,12 +175,20 @@ class Controller:
         return self._stopped.wait(timeout)
 
     def _loop(self) -> None:
+        # The tick keeps its own deadline: a steady stream of events must not postpone it forever.
+        next_tick = time.monotonic() + self.tick
         try:
             while True:
-                try:
-                    event = self.events.get(timeout=TICK)
-                except queue.Empty:
+                event: Callable[[], None] | None
+                left = next_tick - time.monotonic()
+                if left <= 0:
                     event = self._tick
+                    next_tick = time.monotonic() + self.tick
+                else:
+                    try:
+                        event = self.events.get(timeout=left)
+                    except queue.Empty:
+                        continue
                 if event is None:
                     break
                 before = self.state
@@ -242,9 +254,12 @@ class Controller:
 
     def _refresh_files(self) -> None:
         paths = self.ctx.paths
-        if self._changed("usage", paths.usage_file) or self._changed("day", Path(str(self.now().date()))):
-            records = read_usage(paths.usage_file)
-            self._set(usage_today=summarize(records, _midnight(self.now())))
+        now = self.now()
+        usage_changed = self._changed("usage", paths.usage_file)
+        new_day = self._file_keys.get("day") != now.date()
+        if usage_changed or new_day:
+            self._file_keys["day"] = now.date()
+            self._set(usage_today=summarize(read_usage(paths.usage_file), _midnight(now)))
         settings_changed = self._changed("settings", paths.settings_file)
         key_changed = self._changed("key", paths.key_file)
         if (settings_changed or key_changed) and self.icon is not None:

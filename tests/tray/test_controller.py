@@ -8,6 +8,7 @@ controller takes as parameters.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from ollama_mcp_tray.server.paths import AppPaths
+from ollama_mcp_tray.server.usage import UsageRecord, append_usage
 from ollama_mcp_tray.tray import claude_md, dialogs
 from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.autostart import Autostart
@@ -102,6 +104,7 @@ def start_tray(tmp_path: Path) -> Iterator[TrayFactory]:
         env: dict[str, str] | None = None,
         choose_folder: Callable[[], Path | None] = lambda: None,
         before: Callable[[AppContext], None] | None = None,
+        now: Callable[[], dt.datetime] = dt.datetime.now,
     ) -> Tray:
         ctx = make_context(tmp_path, {"ollama_url": url}, env or {})
         (ctx.home / ".claude.json").write_text(json.dumps(OTHER, indent=2), encoding="utf-8")
@@ -109,7 +112,9 @@ def start_tray(tmp_path: Path) -> Iterator[TrayFactory]:
             before(ctx)
         xdg_config = tmp_path / "xdg-config"
         autostart = Autostart(home=ctx.home, env={"XDG_CONFIG_HOME": str(xdg_config)}, platform="linux")
-        controller = Controller(ctx, autostart, policy=FAST, guard_interval=0.1, choose_folder=choose_folder)
+        controller = Controller(
+            ctx, autostart, policy=FAST, guard_interval=0.1, now=now, tick=0.1, choose_folder=choose_folder
+        )
         pystray = headless_pystray()
         tray_icon = TrayIcon(pystray, controller.on_action)
         icon = pystray.Icon.last
@@ -493,3 +498,46 @@ def test_a_registration_restored_by_the_guard_is_told_in_a_notification(
         "The Ollama server's registration in Claude Code for all projects was missing; it has been restored."
     )
     assert "ollama" in read_json(config)["mcpServers"]
+
+
+# ---- what Claude Code asked of Ollama today ----------------------------------------------------------
+
+
+def test_calls_recorded_by_the_server_today_show_in_the_usage_line(
+    ollama: OllamaEmulator, start_tray: TrayFactory
+) -> None:
+    tray = start_tray(ollama.url)
+    up_and_listed(tray)
+    assert tray.has("Today: no calls from Claude Code yet")
+    now = dt.datetime.now().timestamp()
+
+    append_usage(tray.ctx.paths.usage_file, UsageRecord(now, "generate", LOADED, "ok", 1200, 300, 8.0, 7.5))
+    append_usage(tray.ctx.paths.usage_file, UsageRecord(now, "chat", LOADED, "OllamaTimeout", 50, 0, 1.0, 0.0))
+
+    tray.wait_menu(lambda: tray.has("Today: 2 calls"), "the usage line to count the calls")
+    assert texts(tray.icon)[3] == "Today: 2 calls from Claude Code · 1.2k tokens in, 300 out · 40 tok/s · 1 failed"
+
+
+class Clock:
+    """A wall clock the test moves."""
+
+    def __init__(self, value: dt.datetime) -> None:
+        self.value = value
+
+    def __call__(self) -> dt.datetime:
+        return self.value
+
+
+def test_the_usage_line_starts_afresh_at_each_midnight(ollama: OllamaEmulator, start_tray: TrayFactory) -> None:
+    clock = Clock(dt.datetime(2026, 3, 1, 23, 59, 30))
+
+    def used_now(ctx: AppContext) -> None:
+        record = UsageRecord(clock.value.timestamp(), "generate", LOADED, "ok", 10, 20, 1.0, 0.5)
+        append_usage(ctx.paths.usage_file, record)
+
+    tray = start_tray(ollama.url, now=clock, before=used_now)
+    for day in (2, 3):
+        tray.wait_menu(lambda: tray.has("Today: 1 call from Claude Code"), "the call to count before midnight")
+        clock.value = dt.datetime(2026, 3, day, 0, 0, 30)
+        tray.wait_menu(lambda: tray.has("Today: no calls from Claude Code yet"), "the count to restart at midnight")
+        used_now(tray.ctx)
