@@ -458,6 +458,8 @@ def test_test_connection_shakes_hands_with_the_registered_server_and_reports_the
 
     click(tray.icon, "Claude Code", "Test connection")
 
+    tray.wait_menu(lambda: tray.has("Claude Code", "Testing connection…"), "the item to say a test runs")
+    assert not find_item(tray.icon, "Claude Code", "Testing connection…").enabled
     message = tray.icon.wait_for_notification(lambda m: "Claude Code can use Ollama" in m or "fail" in m, 10)
     assert message.startswith("Claude Code can use Ollama:"), message
     assert "4 models" in message
