@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
@@ -95,27 +95,37 @@ def _walk_object(text: str, start: int, depth: int) -> _Object:
     if _expect(text, index, '"}', "property name enclosed in double quotes or '}'") == "}":
         return _Object(start, index, depth, ())
     while True:
-        _expect(text, index, '"', "property name enclosed in double quotes")
-        key, key_end = scanstring(text, index + 1)
-        colon = _skip_ws(text, key_end)
-        _expect(text, colon, ":", "':' delimiter")
-        value_start = _skip_ws(text, colon + 1)
-        value, value_end = _DECODER.raw_decode(text, value_start)
-        members.append(_Member(key, index, key_end, value_start, value_end, value))
-        after = _skip_ws(text, value_end)
+        member = _member_at(text, index)
+        members.append(member)
+        after = _skip_ws(text, member.value_end)
         if _expect(text, after, ",}", "',' delimiter or '}'") == "}":
             return _Object(start, after, depth, tuple(members))
         index = _skip_ws(text, after + 1)
 
 
+def _member_at(text: str, index: int) -> _Member:
+    """The member whose key starts at `index`, its value parsed."""
+    _expect(text, index, '"', "property name enclosed in double quotes")
+    key, key_end = scanstring(text, index + 1)
+    colon = _skip_ws(text, key_end)
+    _expect(text, colon, ":", "':' delimiter")
+    value_start = _skip_ws(text, colon + 1)
+    value, value_end = _DECODER.raw_decode(text, value_start)
+    return _Member(key, index, key_end, value_start, value_end, value)
+
+
 def _top(text: str) -> _Object:
     """Walk the top-level object; this parses the whole text, so it validates it too."""
+    return _without_gc(_top_walk, text)
+
+
+def _without_gc(parse: Callable[..., _Object], *args: Any) -> _Object:
     # Parsing a big file allocates millions of containers; the cyclic collector would walk them again and
-    # again while they are being built (about 15% of the parse), and they cannot form cycles anyway.
+    # again while they are being built, and parsed JSON cannot form cycles anyway.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _top_walk(text)
+        return parse(*args)
     finally:
         if collecting:
             gc.enable()
@@ -151,9 +161,26 @@ class Document:
         Raises:
             DocumentError: not JSON, or not an object; carries the line and column.
         """
+        self._set_parsed(text, _top(text))
+
+    def _set_parsed(self, text: str, top: _Object) -> None:
         self.text = text
-        self._top = _top(text)
-        self.value: dict[str, Any] = {m.key: m.value for m in self._top.members}
+        self._top = top
+        self.value: dict[str, Any] = {m.key: m.value for m in top.members}
+
+    def spliced(self, splice: Splice) -> Document:
+        """The document `splice` makes of this one, parsing only the top-level members it changes: the rest of
+        the text is byte for byte what this document already parsed (so the result is validated too).
+
+        Raises:
+            DocumentError: the splice does not leave a JSON object.
+        """
+        text = splice.apply(self.text)
+        if splice.start <= self._top.start:  # not inside the object (a whole-text splice): parse it all
+            return Document(text)
+        document = Document.__new__(Document)
+        document._set_parsed(text, _without_gc(_respliced, self._top, text, splice))
+        return document
 
     def get(self, path: Sequence[str]) -> Any:
         """The value at `path`, or `MISSING`."""
@@ -174,6 +201,59 @@ class Document:
     def remove_splice(self, path: Sequence[str], key: str) -> Splice | None:
         """`remove` as the span it changes; None when there is no such member."""
         return _remove(self.text, self._top, path, key)
+
+
+def _respliced(top: _Object, text: str, splice: Splice) -> _Object:
+    """The top-level object of `text`, which is `splice` applied to a text whose top-level object is `top`."""
+    delta = len(splice.insert) - (splice.end - splice.start)
+    changed_end = splice.start + len(splice.insert)
+    # Members ending before the splice are untouched; those starting after it only moved by `delta`.
+    kept = 0
+    while kept < len(top.members) and top.members[kept].value_end <= splice.start:
+        kept += 1
+    moved = {m.key_start: i for i, m in enumerate(top.members) if m.key_start >= splice.end}
+    members = list(top.members[:kept])
+    try:
+        if members:
+            index = _skip_ws(text, members[-1].value_end)
+            token = _expect(text, index, ",}", "',' delimiter or '}'")
+            if token == ",":
+                index = _skip_ws(text, index + 1)
+                token = _expect(text, index, '"', "property name enclosed in double quotes")
+        else:
+            index = _skip_ws(text, top.start + 1)
+            token = _expect(text, index, '"}', "property name enclosed in double quotes or '}'")
+        while token != "}":
+            if index >= changed_end and index - delta in moved:
+                first = moved[index - delta]
+                members.extend(
+                    _Member(
+                        m.key,
+                        m.key_start + delta,
+                        m.key_end + delta,
+                        m.value_start + delta,
+                        m.value_end + delta,
+                        m.value,
+                    )
+                    for m in top.members[first:]
+                )
+                index = top.close + delta
+                break
+            member = _member_at(text, index)
+            members.append(member)
+            index = _skip_ws(text, member.value_end)
+            if _expect(text, index, ",}", "',' delimiter or '}'") == "}":
+                break
+            index = _skip_ws(text, index + 1)
+            token = _expect(text, index, '"', "property name enclosed in double quotes")
+        end = _skip_ws(text, index + 1)
+        if index >= len(text) or text[index] != "}" or end != len(text):
+            raise json.JSONDecodeError("Extra data", text, end)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(exc.msg, exc.lineno, exc.colno) from exc
+    except RecursionError as exc:
+        raise DocumentError("the JSON is nested too deeply to read") from exc
+    return _Object(top.start, index, 0, tuple(members))
 
 
 def _applied(text: str, splice: Splice | None) -> str:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -33,6 +33,8 @@ from .safe_edit import SafeEditor
 
 SERVER_MODULE = "ollama_mcp_tray.server"
 RECORD_NAME = "registrations.json"
+REUSE_SECONDS = 10.0
+"""How long the document of our own last write stays at hand for the next edit of that file."""
 
 
 class Scope(str, Enum):
@@ -170,6 +172,8 @@ def command_exists(command: str) -> bool:
     """Whether Claude Code could start `command` (an absolute path that exists, or a name on PATH)."""
     if os.path.isabs(command):
         return os.path.exists(command)
+    import shutil  # only here: importing it costs a CLI command's start a few milliseconds
+
     return shutil.which(command) is not None
 
 
@@ -240,6 +244,8 @@ class Registrar:
     env: Mapping[str, str] = field(default_factory=dict)
     windows: bool = sys.platform == "win32"
     editor: SafeEditor | None = None
+    clock: Callable[[], float] = time.monotonic
+    _written: dict[Path, tuple[Document, Splice, float]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.editor is None:
@@ -269,6 +275,28 @@ class Registrar:
             choose_project_key(keys, project_key(target.project, self.windows), self.windows),
             "mcpServers",
         )
+
+    def _document(self, file: Path, text: str | None) -> Document:
+        """`text` (the file's content now) parsed. When it is exactly what our last edit of `file` wrote, the
+        document comes from that edit's (one splice, already validated) instead of a second parse of a big
+        file: enable then disable, or repair then enable, parse once. Remembered once and briefly, so no
+        parsed copy of a big file stays in memory."""
+        text = _empty_as_object(text)
+        remembered = self._written.pop(file, None)
+        if remembered is not None:
+            before, splice, when = remembered
+            size = len(before.text) + len(splice.insert) - (splice.end - splice.start)
+            if self.clock() - when <= REUSE_SECONDS and len(text) == size:
+                document = before.spliced(splice)
+                if document.text == text:
+                    return document
+        return Document(text)
+
+    def _wrote(self, file: Path, edits: list[tuple[Document, Splice | None]]) -> None:
+        """Remember the last attempt's document and splice, which the editor has just written."""
+        document, splice = edits[-1]
+        if splice is not None:
+            self._written[file] = (document, splice, self.clock())
 
     def desired_entry(self, target: Target) -> dict[str, Any]:
         """What enable writes for `target` now."""
@@ -373,9 +401,10 @@ class Registrar:
         file = self.file_for(target)
         desired = self.desired_entry(target)
         seen: list[dict[str, Any]] = []
+        edits: list[tuple[Document, Splice | None]] = []
 
         def edit(text: str | None) -> str | Splice | None:
-            document = Document(_empty_as_object(text))
+            document = self._document(file, text)
             seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
@@ -387,8 +416,10 @@ class Registrar:
                     target.name,
                 )
             if text is None or not text.strip():
+                edits.append((document, None))
                 return document.set(path, target.name, desired)
-            return document.set_splice(path, target.name, desired)
+            edits.append((document, document.set_splice(path, target.name, desired)))
+            return edits[-1][1]
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))
@@ -397,7 +428,8 @@ class Registrar:
             )
 
         mode = 0o600 if target.scope is not Scope.PROJECT else 0o644
-        self._editor.edit(file, edit, new_mode=mode, verify=verify)
+        if self._editor.edit(file, edit, new_mode=mode, verify=verify).changed:
+            self._wrote(file, edits)
         if approve and target.scope is Scope.PROJECT:
             self.approve(target)
         self._remember(target, approve=approve)
@@ -421,11 +453,12 @@ class Registrar:
         """
         file = self.file_for(target)
         seen: list[dict[str, Any]] = [{}]
+        edits: list[tuple[Document, Splice | None]] = []
 
         def edit(text: str | None) -> str | Splice | None:
             if text is None:
                 return None
-            document = Document(_empty_as_object(text))
+            document = self._document(file, text)
             seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
@@ -439,13 +472,15 @@ class Registrar:
                     file,
                     target.name,
                 )
-            return document.remove_splice(path, target.name)
+            edits.append((document, document.remove_splice(path, target.name)))
+            return edits[-1][1]
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))
             return get_value(document, (*self._servers_path(target, document), target.name)) is MISSING
 
-        self._editor.edit(file, edit, verify=verify)
+        if self._editor.edit(file, edit, verify=verify).changed:
+            self._wrote(file, edits)
         if target.scope is Scope.PROJECT:
             assert target.project is not None
             if self.approval_file(target.project).exists():

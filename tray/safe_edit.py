@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import io
 import os
-import re
 import sys
 import threading
 import time
@@ -54,9 +53,19 @@ def _host_tag() -> str:
 
 
 _HOST = _host_tag()
-_TEMP_NAME = re.compile(r"\.(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{8}" + re.escape(_TMP_SUFFIX))
-# What tempfile.mkstemp named our temp files before the writer's pid was part of the name.
-_LEGACY_TEMP_NAME = re.compile(r"\.[a-z0-9_]{8}" + re.escape(_TMP_SUFFIX))
+_HEX = frozenset("0123456789abcdef")
+# What tempfile.mkstemp put between the name and our suffix before the writer's pid was part of the name.
+_LEGACY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _temp_writer(middle: str) -> tuple[str, int] | None:
+    """The (host tag, pid) in the `<host>-<pid>-<random>` part of one of our temp names, else None.
+    (Parsed by hand: compiling a regex would cost the CLI's start more than all this.)"""
+    host, _, rest = middle.partition("-")
+    pid, _, token = rest.partition("-")
+    if len(host) == len(token) == 8 and set(host) <= _HEX and set(token) <= _HEX and pid.isdigit() and pid.isascii():
+        return host, int(pid)
+    return None
 
 
 @dataclass(frozen=True)
@@ -258,7 +267,7 @@ def remove_stale_temps(folder: Path, name: str, now: float, max_age: float = STA
 
     Returns the files removed.
     """
-    prefix = f".{name}"
+    prefix = f".{name}."
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -267,9 +276,9 @@ def remove_stale_temps(folder: Path, name: str, now: float, max_age: float = STA
     for entry in entries:
         if not entry.name.startswith(prefix) or not entry.name.endswith(_TMP_SUFFIX):
             continue
-        rest = entry.name[len(prefix) :]
-        ours = _TEMP_NAME.fullmatch(rest)
-        if ours is None and _LEGACY_TEMP_NAME.fullmatch(rest) is None:
+        middle = entry.name[len(prefix) : -len(_TMP_SUFFIX)]
+        writer = _temp_writer(middle)
+        if writer is None and not (len(middle) == 8 and set(middle) <= _LEGACY_CHARS):
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -277,7 +286,7 @@ def remove_stale_temps(folder: Path, name: str, now: float, max_age: float = STA
             continue
         if not entry.is_file(follow_symlinks=False) or (os.name == "posix" and st.st_uid != os.geteuid()):
             continue
-        gone = ours is not None and _writer_gone(ours["host"], int(ours["pid"]))
+        gone = writer is not None and _writer_gone(*writer)
         if gone or now - st.st_mtime > max_age:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)

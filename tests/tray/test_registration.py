@@ -244,3 +244,22 @@ def test_enable_then_disable_on_a_real_file_keeps_every_other_key_order_and_valu
     else:
         expected.setdefault("projects", {}).setdefault(str(project.resolve()), {}).setdefault("mcpServers", {})
     assert json.dumps(after, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)
+
+
+def test_an_entry_another_program_swaps_after_our_enable_is_judged_afresh_by_disable(tmp_path, registrar):
+    claude_json = tmp_path / ".claude.json"
+    claude_json.write_text(json.dumps({"numStartups": 3, "projects": {"/p": {}}}, indent=2), encoding="utf-8")
+    registrar.enable(USER)
+    ours = claude_json.read_text(encoding="utf-8")
+    # Same length, same positions: only the content tells that the entry is someone else's now.
+    foreign = "/" + "f" * (len(sys.executable) - 1)
+    swapped = ours.replace(json.dumps(sys.executable), json.dumps(foreign)).replace(
+        '"ollama_mcp_tray.server"', '"someone_elses_mcp.serv"'
+    )
+    assert len(swapped) == len(ours) and swapped != ours
+    claude_json.write_text(swapped, encoding="utf-8")
+    with pytest.raises(ForeignEntryError):
+        registrar.disable(USER)
+    assert claude_json.read_text(encoding="utf-8") == swapped
+    registrar.disable(USER, force=True)
+    assert read(claude_json) == {"numStartups": 3, "projects": {"/p": {}}, "mcpServers": {}}
