@@ -68,16 +68,17 @@ def union(rects: Sequence[Rect], width: int, height: int) -> tuple[int, int, int
 
 def capture(desk: DesktopSession, home: Path, url: str, out: Path, submenu: str | None) -> None:
     env = {"HOME": str(home), "OLLAMA_URL": url, "PYSTRAY_BACKEND": "gtk"}
-    enable = subprocess.run(
-        [sys.executable, "-m", "ollama_mcp_tray.tray", "enable"],
-        env={**desk.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if enable.returncode != 0:
-        raise RuntimeError(f"`ollama-mcp-tray enable` failed: {enable.stdout}{enable.stderr}")
+    for argv in (["enable"], ["config", "set", "default_model", LOADED_MODEL]):
+        done = subprocess.run(
+            [sys.executable, "-m", "ollama_mcp_tray.tray", *argv],
+            env={**desk.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"`ollama-mcp-tray {' '.join(argv)}` failed: {done.stdout}{done.stderr}")
     desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.app"], env=env, log_name="tray")
     icon = desk.wait_for_docked_icon(timeout=15)
     # Let the first poll land so the icon and menu show the loaded model, not "checking".
