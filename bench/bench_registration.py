@@ -5,7 +5,7 @@
 Builds a ~10 MB ~/.claude.json (many projects with long tool lists, file lists and model-usage tables: the
 parts Claude Code keeps; it moves prompt history out of this file on first start) in a temporary HOME, lets
 Claude Code normalize it once, then times, on the same starting file each repetition:
-    ours, in process   Registrar.enable + Registrar.disable (user scope)
+    ours, in process   Registrar.enable + Registrar.disable (user scope), one new Registrar per repetition
     ours, CLI          `ollama-mcp-tray enable` + `ollama-mcp-tray disable` (fresh Python processes)
     claude             `claude mcp add-json ollama '<json>' --scope user` + `claude mcp remove ollama --scope user`
 and prints the medians and the ratios (target: ours <= 0.25x Claude Code's time).
@@ -101,10 +101,12 @@ def main() -> int:
         size = claude_json.stat().st_size
 
         paths = AppPaths(config_dir=home / ".config" / "ollama-mcp-tray", data_dir=home / "data", log_dir=home / "log")
-        registrar = Registrar(paths, ClaudeHome(home / ".claude", claude_json), launch)
         target = Target(Scope.USER, "ollama")
 
         def ours_in_process() -> None:
+            # A fresh Registrar each time: one remembers its own last write, and every repetition starts from
+            # the same file, so a shared one would skip the first parse of every repetition after the first.
+            registrar = Registrar(paths, ClaudeHome(home / ".claude", claude_json), launch)
             registrar.enable(target)
             registrar.disable(target)
 
