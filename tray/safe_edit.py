@@ -6,12 +6,16 @@ One edit, in order:
        temp files that an earlier run of ours left behind in that folder when it was killed mid-write;
     3. read; a file that does not parse is re-read once it has settled (another program may be halfway
        through a plain, non-atomic write) and, if still broken, refused: left byte-for-byte untouched;
-    4. compute the new text with a pure function; nothing to do means no write and no backup;
-    5. keep a timestamped backup (bounded count) in our backups folder;
-    6. write a temp file in the same folder, fsync, give it the original mode (or `new_mode`);
-    7. re-read the file, and check its stat just before `os.replace`: if it changed underneath, start over
-       from the new content (bounded attempts);
-    8. replace, fsync the folder, re-read and verify the edit is there, else start over.
+    4. compute the new text with a pure function; nothing to do means no write and no backup. A `Splice`
+       (the one span that changes) is written as the bytes read around the new piece: a big file is never
+       copied into a second text and encoded again;
+    5. write a temp file in the same folder with the original mode (or `new_mode`), and fsync it (in a
+       thread, while 6 runs);
+    6. keep a timestamped backup (bounded count) in our backups folder;
+    7. once the fsync is done, check the file's stat and compare its bytes with those we parsed: if it
+       changed underneath, start over from the new content (bounded attempts);
+    8. replace, fsync the folder, verify the edit is there (the stat of the file still being our temp
+       file's proves it; else re-read), else start over.
 
 Claude Code rewrites `~/.claude.json` whole and often; no lock of ours can stop that, so the re-reads are
 what keeps us from writing back a stale copy over its newer one.
