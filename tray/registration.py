@@ -292,6 +292,14 @@ class Registrar:
                     return document
         return Document(text)
 
+    def _forget_old_writes(self) -> None:
+        """Let go of remembered writes past their time: a long-lived Registrar (the tray's guard looks at the
+        status every so often, and edits rarely) must not keep a big parsed file in memory."""
+        now = self.clock()
+        for file, (_, _, when) in list(self._written.items()):
+            if now - when > REUSE_SECONDS:
+                del self._written[file]
+
     def _wrote(self, file: Path, edits: list[tuple[Document, Splice | None]]) -> None:
         """Remember the last attempt's document and splice, which the editor has just written."""
         document, splice = edits[-1]
@@ -309,6 +317,7 @@ class Registrar:
         Raises:
             ConfigFileRefused: the file does not parse.
         """
+        self._forget_old_writes()
         file = self.file_for(target)
         document = read_document(file) or {}
         entry = get_value(document, (*self._servers_path(target, document), target.name))
