@@ -194,25 +194,22 @@ def measure_all(servers: dict[str, list[str]], env: dict[str, str], fast: str, s
     return statistics.median(floors), medians
 
 
-def import_profile(top: int = 8) -> list[tuple[float, str]]:
-    """Cumulative import times of our server's entry point, the slowest top-level packages first."""
+def import_profile(top: int = 10) -> list[tuple[float, str]]:
+    """Where our start-up goes: import time (self, summed) per top-level package, the largest first."""
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import ollama_mcp_tray.server.app"],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""},
     ).stderr
     rows: dict[str, float] = {}
     for line in out.splitlines():
         parts = line.split("|")
         if len(parts) != 3 or "cumulative" in line:
             continue
-        raw_name = parts[2].rstrip()
-        name = raw_name.strip()
-        # Nesting shows as indentation; keep the outermost import of each top-level package.
-        if len(raw_name) - len(raw_name.lstrip()) <= 1:
-            pkg = name.split(".")[0]
-            rows[pkg] = max(rows.get(pkg, 0.0), int(parts[1]) / 1e6)
+        package = parts[2].strip().split(".")[0]
+        rows[package] = rows.get(package, 0.0) + int(parts[0].split(":")[1]) / 1e6
     return sorted(((t, n) for n, t in rows.items()), reverse=True)[:top]
 
 
@@ -242,6 +239,8 @@ def main() -> None:
     slow = Emulator("--token-delay", "0.05", "--response-tokens", "20")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OLLAMA")}
     env["OLLAMA_MCP_LOG_LEVEL"] = "WARNING"
+    # Some shells set this; a user's install writes bytecode caches, so the spawned server should too.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     servers = {"python (ours)": [sys.executable, "-m", "ollama_mcp_tray.server"]}
     node = shutil.which("node")
     seed = prepare_node_server()
@@ -269,7 +268,7 @@ def main() -> None:
             f"{(ours['call'] - floor) / (theirs['call'] - floor):>11.2f}"
             f"{ours['parallel'] / theirs['parallel']:>15.2f}{ours['rss'] / theirs['rss']:>11.2f}"
         )
-    print("\nwhere our start-up goes (cumulative import time of top-level packages):")
+    print("\nwhere our start-up goes (import time per top-level package, self time summed):")
     for seconds, name in import_profile():
         print(f"  {seconds * 1e3:7.0f} ms  {name}")
 
