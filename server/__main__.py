@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     from .app import build_server
     from .stdio_transport import serve_stdio
 
-    server = build_server(config, paths, config_error=config_error)
+    follow = not os.environ.get("OLLAMA_DEFAULT_MODEL", "").strip()
+    server = build_server(config, paths, config_error=config_error, follow_settings=follow)
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(serve_stdio, server)
     log.info("Stopped")

@@ -40,6 +40,7 @@ def build_server(
     *,
     config_error: ConfigError | None = None,
     refresh_models: bool = True,
+    follow_settings: bool = False,
 ) -> MCPServer[Any]:
     """Build the MCP server.
 
@@ -49,6 +50,8 @@ def build_server(
         config_error: a configuration problem found at start; every tool then reports it instead of
             the server failing to start (Claude Code would only say "failed to connect").
         refresh_models: refresh the model names in the descriptions in the background after start.
+        follow_settings: the default model comes from the settings file (not the environment), so pick up
+            changes to it while running.
     """
     client = OllamaClient(config) if config_error is None else None
     cache = paths.data_dir / "models.json" if paths else None
@@ -58,6 +61,7 @@ def build_server(
         usage=UsageLog(paths.usage_file) if paths else None,
         model_cache=cache,
         config_error=config_error,
+        settings_file=paths.settings_file if paths and follow_settings else None,
     )
     known = read_model_cache(cache) if cache else []
 

@@ -37,6 +37,7 @@ from .results import (
     ModelList,
     PullResult,
 )
+from .settings import load_settings
 from .usage import UsageLog, UsageRecord
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,35 @@ class ToolContext:
     model_cache: Path | None = None
     config_error: ConfigError | None = None
     clock: Callable[[], float] = time.time
+    # The tray may change the default model while Claude Code keeps this server running: when the default
+    # comes from the settings file (not the environment), a changed file is re-read before the next call.
+    settings_file: Path | None = None
+    _settings_stamp: int | None = None
+    _default: str | None = None
+
+    def __post_init__(self) -> None:
+        self._default = self.config.default_model
+        self._settings_stamp = self._stamp()
+
+    def _stamp(self) -> int | None:
+        if self.settings_file is None:
+            return None
+        try:
+            return self.settings_file.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def default_model(self) -> str | None:
+        """The default model, following changes to the settings file."""
+        stamp = self._stamp()
+        if self.settings_file is not None and stamp != self._settings_stamp:
+            self._settings_stamp = stamp
+            try:
+                self._default = load_settings(self.settings_file).default_model.strip() or None
+            except ConfigError as exc:
+                log.warning("Keeping the default model %s: %s", self._default, exc)
+        return self._default
+
     _records: list[UsageRecord] = field(default_factory=list)
 
     def require_client(self) -> OllamaClient:
@@ -88,7 +118,7 @@ class ToolContext:
         return self.client
 
     def model(self, requested: str | None) -> str:
-        name = (requested or "").strip() or self.config.default_model
+        name = (requested or "").strip() or self.default_model()
         if not name:
             raise ToolError(
                 "No model given and no default model is set. Pass `model` (see ollama_list_models), or set "
@@ -323,7 +353,7 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
             loaded = {m.name.lower() for m in await client.running()}
         if tc.model_cache is not None:
             write_model_cache(tc.model_cache, [m.name for m in models])
-        default = tc.config.default_model
+        default = tc.default_model()
         return ModelList(
             models=[
                 ModelEntry(

@@ -35,8 +35,9 @@ def connect(ollama: OllamaEmulator, app_paths: AppPaths) -> ClientFactory:
     async def factory(**fields: Any) -> AsyncIterator[Client]:
         timeouts = fields.pop("timeouts", Timeouts(connect=2.0, idle=10.0))
         config_error = fields.pop("config_error", None)
+        follow = fields.pop("follow_settings", False)
         config = ServerConfig(base_url=fields.pop("base_url", ollama.url), timeouts=timeouts, **fields)
-        server = build_server(config, app_paths, config_error=config_error)
+        server = build_server(config, app_paths, config_error=config_error, follow_settings=follow)
         async with Client(server, raise_exceptions=True) as client:
             yield client
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import socket
 
 import anyio
@@ -394,3 +395,22 @@ async def test_chat_passes_tools_and_returns_the_models_tool_calls(connect, olla
     assert calls and calls[0]["function"]["name"] == "get_weather" and "city" in calls[0]["function"]["arguments"]
     assert "get_weather" in text_of(result)
     assert last(ollama, "/api/chat").body["tools"] == [weather]
+
+
+async def test_a_default_model_changed_in_the_settings_file_applies_to_the_next_call(connect, ollama, app_paths):
+    app_paths.config_dir.mkdir(parents=True)
+    app_paths.settings_file.write_text(json.dumps({"default_model": "llama3.2"}), encoding="utf-8")
+    async with connect(default_model="llama3.2", follow_settings=True) as client:
+        await client.call_tool("ollama_generate", {"prompt": "one"})
+        assert last(ollama, "/api/generate").body["model"] == "llama3.2"
+        # what the tray's Models menu does while Claude Code keeps the server running
+        app_paths.settings_file.write_text(json.dumps({"default_model": "qwen3:4b"}), encoding="utf-8")
+        os.utime(app_paths.settings_file, ns=(1, 1))
+        await client.call_tool("ollama_generate", {"prompt": "two"})
+        assert last(ollama, "/api/generate").body["model"] == "qwen3:4b"
+        listed = await client.call_tool("ollama_list_models", {})
+        assert listed.structured_content["default_model"] == "qwen3:4b"
+        app_paths.settings_file.write_text("{broken", encoding="utf-8")
+        os.utime(app_paths.settings_file, ns=(2, 2))
+        await client.call_tool("ollama_generate", {"prompt": "three"})
+        assert last(ollama, "/api/generate").body["model"] == "qwen3:4b"
