@@ -134,6 +134,16 @@ def same_model(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def _tls_untrusted(exc: BaseException) -> bool:
+    """Whether a connect failure was a certificate the client refused (anywhere in the cause chain)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "SSLCertVerificationError" or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _error_text(body: bytes) -> str:
     """Ollama's `{"error": "..."}` message, or the body itself (a proxy's HTML page, a plain-text 404)."""
     text = body.decode("utf-8", errors="replace").strip()
@@ -154,16 +164,20 @@ class OllamaClient:
         self.base_url = config.base_url
         self._urls: dict[str, httpx2.URL] = {}
         t = config.timeouts
+        secure = config.base_url.startswith("https://")
         self._http = httpx2.AsyncClient(
             base_url=config.base_url,
             headers={"User-Agent": f"ollama-mcp-tray/{__version__}", **config.auth_headers()},
             timeout=httpx2.Timeout(connect=t.connect, read=t.idle, write=t.idle, pool=t.idle),
             # Parallel tool calls each hold a connection for a whole generation.
             limits=httpx2.Limits(max_connections=64, max_keepalive_connections=16),
-            transport=transport or (LeanTransport() if config.base_url.startswith("http://") else None),
-            trust_env=False,
+            transport=transport or (None if secure else LeanTransport()),
+            # A remote https Ollama may sit behind a corporate proxy or a private CA: honour HTTPS_PROXY,
+            # NO_PROXY and SSL_CERT_FILE there. A plain-http one (normally local) must not be sent through a
+            # proxy meant for the internet.
+            trust_env=secure,
             # Loading the CA bundle costs ~150 ms of start-up; a plain-http Ollama never needs it.
-            verify=config.base_url.startswith("https://"),
+            verify=secure,
         )
 
     def _url(self, path: str) -> httpx2.URL:
@@ -210,6 +224,12 @@ class OllamaClient:
                 "idle",
             )
         if isinstance(exc, httpx2.ConnectError):
+            if _tls_untrusted(exc):
+                return OllamaUnreachable(
+                    f"Ollama at {self.base_url} presented a TLS certificate this machine does not trust. If the "
+                    "proxy uses a private CA, set SSL_CERT_FILE to that CA's certificate (PEM) in the server's "
+                    "environment, or add the CA to the system's trust store."
+                )
             return self._unreachable(exc)
         if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)) and streaming:
             return OllamaProtocolError(

@@ -8,6 +8,7 @@ import select
 import selectors
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -52,6 +53,7 @@ class OllamaEmulator:
         version: str = OLLAMA_VERSION,
         clock: Callable[[], float] = time.time,
         record: bool = True,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         installed = list(default_models() if models is None else models)
         pullable = [*installed, *pullable_extras()] if registry is None else list(registry)
@@ -65,6 +67,7 @@ class OllamaEmulator:
         self.record = record
         self._host = host
         self._port = port
+        self._tls = tls  # serve https, as a TLS-terminating reverse proxy in front of a remote Ollama would
         self._lock = threading.Condition()
         self._connections: set[socket.socket] = set()
         self._accepted = 0
@@ -136,7 +139,7 @@ class OllamaEmulator:
     @property
     def url(self) -> str:
         """Base URL, e.g. `http://127.0.0.1:54321`."""
-        return f"http://{self._host}:{self._port}"
+        return f"{'https' if self._tls else 'http'}://{self._host}:{self._port}"
 
     @property
     def host_port(self) -> str:
@@ -215,6 +218,14 @@ class OllamaEmulator:
                     continue  # the client gave up before we accepted
                 connection.setblocking(True)
                 connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self._tls is not None:
+                    try:
+                        connection.settimeout(5.0)
+                        connection = self._tls.wrap_socket(connection, server_side=True)
+                        connection.settimeout(None)
+                    except (OSError, ssl.SSLError):
+                        connection.close()
+                        continue  # the client refused our certificate, as an untrusting client should
                 with self._lock:
                     if self._stopping:
                         connection.close()
@@ -431,6 +442,9 @@ class Exchange(BaseHTTPRequestHandler):
         while (remaining := deadline - time.monotonic()) > 0:
             readable, _, _ = select.select([self.connection], [], [], remaining)
             if not readable:
+                break
+            if isinstance(self.connection, ssl.SSLSocket):
+                time.sleep(max(0.0, deadline - time.monotonic()))  # TLS sockets cannot peek: just wait
                 break
             try:
                 peeked = self.connection.recv(1, socket.MSG_PEEK)
