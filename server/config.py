@@ -12,6 +12,7 @@ Environment variables:
     OLLAMA_DEFAULT_MODEL   model used when a tool call names none
     OLLAMA_MCP_ALLOW_MANAGEMENT  "1" enables the pull and delete tools
     OLLAMA_CONNECT_TIMEOUT, OLLAMA_IDLE_TIMEOUT, OLLAMA_MAX_TIME   seconds (0 for no overall cap)
+    OLLAMA_CA_FILE         a private CA certificate (PEM) to trust for an https Ollama
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class ServerConfig:
     default_model: str | None = None
     allow_model_management: bool = False
     timeouts: Timeouts = Timeouts()
+    ca_file: str | None = None
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that carry the key, if there is one."""
@@ -133,6 +135,16 @@ def _float_env(env: Mapping[str, str], name: str, fallback: float) -> float:
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
+
+
+def _ca_file(value: str) -> str | None:
+    path = value.strip()
+    if path and not os.path.isfile(os.path.expanduser(path)):
+        raise ConfigError(
+            f"Cannot use the CA file {path}: there is no such file. Point ca_file (or OLLAMA_CA_FILE) at the "
+            "PEM certificate of your proxy's CA, or clear it with `ollama-mcp-tray config set ca_file ''`."
+        )
+    return os.path.expanduser(path) if path else None
 
 
 def resolve_config(
@@ -172,6 +184,7 @@ def resolve_config(
         allow_model_management=(allow.strip().lower() in _TRUE)
         if allow is not None
         else settings.allow_model_management,
+        ca_file=_ca_file(env.get("OLLAMA_CA_FILE") or settings.ca_file),
         timeouts=Timeouts(
             connect=_float_env(env, "OLLAMA_CONNECT_TIMEOUT", settings.connect_timeout) or 5.0,
             idle=_float_env(env, "OLLAMA_IDLE_TIMEOUT", settings.idle_timeout) or 120.0,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -134,6 +135,18 @@ def same_model(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    """The system's trusted CAs plus the user's own (a reverse proxy with a private CA)."""
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        # resolve_config checked that the file exists; one that holds no certificate leaves the system's CAs,
+        # and the "does not trust" error then names the fix.
+        log.error("The CA file %s holds no usable certificate: %s", ca_file, exc)
+    return context
+
+
 def _tls_untrusted(exc: BaseException) -> bool:
     """Whether a connect failure was a certificate the client refused (anywhere in the cause chain)."""
     seen: BaseException | None = exc
@@ -177,7 +190,7 @@ class OllamaClient:
             # proxy meant for the internet.
             trust_env=secure,
             # Loading the CA bundle costs ~150 ms of start-up; a plain-http Ollama never needs it.
-            verify=secure,
+            verify=_tls_context(config.ca_file) if secure and config.ca_file else secure,
         )
 
     def _url(self, path: str) -> httpx2.URL:
@@ -227,8 +240,8 @@ class OllamaClient:
             if _tls_untrusted(exc):
                 return OllamaUnreachable(
                     f"Ollama at {self.base_url} presented a TLS certificate this machine does not trust. If the "
-                    "proxy uses a private CA, set SSL_CERT_FILE to that CA's certificate (PEM) in the server's "
-                    "environment, or add the CA to the system's trust store."
+                    "proxy uses a private CA, run `ollama-mcp-tray config set ca_file /path/to/ca.pem` (or set "
+                    "OLLAMA_CA_FILE or SSL_CERT_FILE for the server), or add the CA to the system's trust store."
                 )
             return self._unreachable(exc)
         if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)) and streaming:

@@ -36,6 +36,7 @@ class Settings:
     connect_timeout: float = 5.0
     idle_timeout: float = 120.0
     max_time: float = 0.0  # 0: no overall cap on one generation
+    ca_file: str = ""  # a private CA (PEM) to trust for an https Ollama, besides the system's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +54,7 @@ _FIELD_TYPES: dict[str, type] = {
     "connect_timeout": float,
     "idle_timeout": float,
     "max_time": float,
+    "ca_file": str,
 }
 assert set(_FIELD_TYPES) == {f.name for f in fields(Settings)}
 

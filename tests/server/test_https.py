@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import ssl
 import subprocess
@@ -76,3 +77,22 @@ async def test_an_untrusted_certificate_is_named_with_the_fix(tmp_path, https_ol
             result = await client.call_tool("ollama_ps", {})
     text = result.content[0].text
     assert result.is_error and "does not trust" in text and "SSL_CERT_FILE" in text
+
+
+async def test_the_ca_file_setting_trusts_a_private_ca_without_touching_the_environment(
+    tmp_path, https_ollama, certificate
+):
+    (tmp_path / "config" / "ollama-mcp-tray").mkdir(parents=True)
+    settings = tmp_path / "config" / "ollama-mcp-tray" / "settings.json"
+    settings.write_text(json.dumps({"ca_file": str(certificate[0])}), encoding="utf-8")
+    with anyio.fail_after(60):
+        async with Client(params(tmp_path, https_ollama.url, {})) as client:
+            result = await client.call_tool("ollama_ps", {})
+    assert not result.is_error, result.content
+
+
+async def test_an_unusable_ca_file_is_reported_by_the_tools(tmp_path, https_ollama):
+    with anyio.fail_after(60):
+        async with Client(params(tmp_path, https_ollama.url, {"OLLAMA_CA_FILE": str(tmp_path / "nope.pem")})) as c:
+            result = await c.call_tool("ollama_ps", {})
+    assert result.is_error and "Cannot use the CA file" in result.content[0].text
