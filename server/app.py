@@ -54,7 +54,7 @@ def build_server(
             changes to it while running.
     """
     client = OllamaClient(config) if config_error is None else None
-    cache = paths.data_dir / "models.json" if paths else None
+    cache = paths.model_cache if paths else None
     tc = ToolContext(
         config=config,
         client=client,

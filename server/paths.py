@@ -47,6 +47,11 @@ class AppPaths:
         return self.data_dir / "usage.jsonl"
 
     @property
+    def model_cache(self) -> Path:
+        """Names of the installed models, so the server's tool descriptions have them at start."""
+        return self.data_dir / "models.json"
+
+    @property
     def server_log(self) -> Path:
         return self.log_dir / "server.log"
 

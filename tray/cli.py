@@ -145,6 +145,11 @@ def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
         if not args.model:
             return EXIT_OLLAMA
     out(f"Ollama {snap.version} at {config.base_url}" if snap.up else f"Ollama at {config.base_url} is down")
+    if snap.up:
+        from ollama_mcp_tray.server.descriptions import write_model_cache
+
+        # The server's tool descriptions name the installed models from its first start on.
+        write_model_cache(ctx.paths.model_cache, [m.name for m in snap.models])
     model = args.model
     if model and snap.up and not any(same_model(m.name, model) for m in snap.models):
         err(f"The model {model!r} is not installed. Install it with `ollama pull {model}`, or pick one of:")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ollama_mcp_tray.server.config import ServerConfig
+from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.settings import Settings
@@ -295,6 +296,10 @@ class Controller:
         changes: dict[str, object] = {"ollama": snap}
         if snap.up:
             changes["starting_ollama"] = False
+            names = [m.name for m in snap.models]
+            if previous is None or names != [m.name for m in previous.models]:
+                # The server reads these at start, so its tool descriptions name the models at once.
+                write_model_cache(self.ctx.paths.model_cache, names)
         self._set(**changes)
         if previous is None:
             return

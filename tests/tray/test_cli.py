@@ -53,6 +53,17 @@ def test_setup_picks_the_coder_model_saves_it_and_registers_in_user_scope(tmp_pa
     assert "ollama-mcp-tray:begin" in (tmp_path / ".claude" / "CLAUDE.md").read_text(encoding="utf-8")
 
 
+def test_setup_leaves_the_model_names_for_the_servers_first_start(tmp_path, ollama):
+    from ollama_mcp_tray.server.descriptions import generation_description, read_model_cache
+
+    run(tmp_path, "config", "set", "ollama_url", ollama.url)
+    assert run(tmp_path, "setup") == 0
+    ollama.stop()  # the server's first start must not need Ollama to name the models
+    names = read_model_cache(context(tmp_path).paths.model_cache)
+    assert set(names) == {"qwen2.5-coder:3b", "llama3.2:latest", "qwen3:4b", "nomic-embed-text:latest"}
+    assert "llama3.2:latest" in generation_description("generate", names, None)
+
+
 def test_setup_with_ollama_down_says_how_to_fix_it_and_exits_5(tmp_path, ollama, capsys):
     run(tmp_path, "config", "set", "ollama_url", ollama.url)
     ollama.stop()
