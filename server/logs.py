@@ -10,15 +10,17 @@ from pathlib import Path
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(log_file: Path | None, level: str = "INFO") -> None:
-    """Send our logs and the SDK's to stderr and, when it can be opened, to `log_file` (1 MB x 3)."""
+def setup_logging(log_file: Path | None, level: str = "INFO", *, stderr: bool = True) -> None:
+    """Send our logs and the SDK's to `log_file` (1 MB x 3) when it can be opened, and to stderr unless told not
+    to (the tray logs there only when a terminal is attached)."""
     root = logging.getLogger()
     root.setLevel(level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(logging.Formatter(FORMAT))
-    root.addHandler(stderr)
+    if stderr:
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(console)
     if log_file is not None:
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True)

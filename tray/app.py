@@ -7,10 +7,10 @@ here (no desktop session, or only pystray's unclickable xorg backend); the messa
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
-from pathlib import Path
+
+from ollama_mcp_tray.server.logs import setup_logging
 
 from . import backend
 from .app_context import AppContext
@@ -20,18 +20,6 @@ from .icon import TrayIcon, TrayUnavailable, load_pystray
 from .single_instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("ollama_mcp_tray.tray")
-
-
-def setup_logging(log_file: Path) -> None:
-    """Log to a small rotating file in the user's log folder (and stderr when one is attached)."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    if sys.stderr is not None and sys.stderr.isatty():
-        root.addHandler(logging.StreamHandler())
-    root.setLevel(logging.INFO)
 
 
 def _say(message: str) -> None:
@@ -57,7 +45,7 @@ def main() -> int:
         except TrayUnavailable as exc:
             _say(str(exc))
             return 2
-        setup_logging(ctx.paths.tray_log)
+        setup_logging(ctx.paths.tray_log, stderr=sys.stderr is not None and sys.stderr.isatty())
         controller = Controller(ctx, Autostart(env=ctx.env))
         icon = TrayIcon(pystray, controller.on_action)
         log.info("Tray starting (pystray backend %s)", icon.backend)

@@ -332,9 +332,10 @@ def _chat(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
         emulator.state.unload(model)
 
 
-def _embed(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
-    started = time.perf_counter_ns()
-    body = decode_request(raw, "EmbedRequest", EMBED_FIELDS)
+def _embedding_target(
+    emulator: OllamaEmulator, body: dict[str, Any]
+) -> tuple[float | None, str, EmulatedModel, dict[str, Any]]:
+    """What both embedding endpoints check first: keep_alive, the model (404 when unknown) and the options."""
     keep = keep_alive_seconds(body.get("keep_alive"))
     name: str = body.get("model") or ""
     model = emulator.state.find(name)
@@ -342,6 +343,13 @@ def _embed(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
         raise ApiError(404, f"model '{name}' not found")
     options: dict[str, Any] = body.get("options") or {}
     check_options(options)
+    return keep, name, model, options
+
+
+def _embed(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
+    started = time.perf_counter_ns()
+    body = decode_request(raw, "EmbedRequest", EMBED_FIELDS)
+    keep, name, model, options = _embedding_target(emulator, body)
     given = body.get("input")
     inputs = ([given] if given else []) if isinstance(given, str) else given
     if inputs is None:
@@ -373,13 +381,7 @@ def _embed(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
 
 def _embeddings(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
     body = decode_request(raw, "EmbeddingRequest", EMBEDDINGS_FIELDS)
-    keep = keep_alive_seconds(body.get("keep_alive"))
-    name: str = body.get("model") or ""
-    model = emulator.state.find(name)
-    if model is None:
-        raise ApiError(404, f"model '{name}' not found")
-    options: dict[str, Any] = body.get("options") or {}
-    check_options(options)
+    keep, _name, model, options = _embedding_target(emulator, body)
     prompt: str = body.get("prompt") or ""
     if not prompt:
         exchange.reply_json(200, {"embedding": []})

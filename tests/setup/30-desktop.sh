@@ -9,16 +9,9 @@ packages=(
   gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
   libgirepository1.0-dev libcairo2-dev pkg-config gcc
 )
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "30-desktop: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=apt-install-missing.bash
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install-missing.bash"
+apt_install_missing 30-desktop "${packages[@]}"
 
 venv="${VENV:-$(cd "$(dirname "$0")/../.." && pwd)/.venv}"
 py="$venv/bin/python"

@@ -13,16 +13,9 @@ packages=(binutils desktop-file-utils)
 if [[ "$("$py" -c 'import sys; print(sys.base_prefix)')" == /usr ]]; then
   packages+=("libpython$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')")
 fi
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "40-freeze: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=apt-install-missing.bash
+source "$(dirname "${BASH_SOURCE[0]}")/apt-install-missing.bash"
+apt_install_missing 40-freeze "${packages[@]}"
 
 if ! "$py" -c 'import PyInstaller' 2>/dev/null; then
   echo "40-freeze: installing PyInstaller into $venv"
