@@ -460,7 +460,7 @@ def test_test_connection_shakes_hands_with_the_registered_server_and_reports_the
 
     tray.wait_menu(lambda: tray.has("Claude Code", "Testing connection…"), "the item to say a test runs")
     assert not find_item(tray.icon, "Claude Code", "Testing connection…").enabled
-    message = tray.icon.wait_for_notification(lambda m: "Claude Code can use Ollama" in m or "fail" in m, 10)
+    message = tray.icon.wait_for_notification(lambda m: "Claude Code can use Ollama" in m or "fail" in m, 30)
     assert message.startswith("Claude Code can use Ollama:"), message
     assert "4 models" in message
     tray.wait_menu(lambda: find_item(tray.icon, "Claude Code", "Test connection").enabled, "the item to be enabled")
@@ -476,7 +476,7 @@ def test_a_failing_connection_test_is_reported_with_what_went_wrong(
 
     click(tray.icon, "Claude Code", "Test connection")
 
-    message = tray.icon.wait_for_notification(lambda m: m.startswith("Not registered yet"), 10)
+    message = tray.icon.wait_for_notification(lambda m: m.startswith("Not registered yet"), 30)
     assert "Cannot reach Ollama" in message
     assert "Claude Code can use Ollama" not in message
 
