@@ -173,8 +173,14 @@ def _refresh_caches(files: DesktopFiles, env: Mapping[str, str]) -> list[str]:
         if not (files.entry.parent if tool == "update-desktop-database" else files.icon_theme).is_dir():
             continue
         try:
+            # The caches they write are read by the desktop: 0644 at most, whatever the user's umask.
             done = subprocess.run(
-                [exe, *args], capture_output=True, text=True, timeout=_CACHE_TOOL_TIMEOUT_S, check=False
+                [exe, *args],
+                capture_output=True,
+                text=True,
+                timeout=_CACHE_TOOL_TIMEOUT_S,
+                check=False,
+                umask=0o022 if os.name == "posix" else -1,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             notes.append(f"{tool} did not run: {exc}")
