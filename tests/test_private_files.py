@@ -133,9 +133,11 @@ def test_an_older_installs_wide_folders_and_log_are_narrowed(tmp_path):
 
 def test_menu_entries_are_readable_by_the_desktop_but_their_new_folders_are_ours(tmp_path):
     assert cli(tmp_path, "install-desktop") == 0
+    python(tmp_path, "from ollama_mcp_tray.tray.autostart import Autostart; Autostart(platform='linux').enable()")
     found = modes(tmp_path)
     entries = [path for path in found if path.endswith((".desktop", ".png", ".svg"))]
-    assert entries
+    assert "xdg_config_home/autostart/ollama-mcp-tray.desktop" in entries
+    assert found["xdg_config_home/autostart/ollama-mcp-tray.desktop"] == 0o644
     for path, mode in found.items():
         if (tmp_path / path).is_dir():
             assert mode == 0o700, (path, oct(mode))
