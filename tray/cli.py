@@ -188,7 +188,8 @@ def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
     if updates:
         save_settings(ctx.paths.settings_file, updates)
         ctx.reload_settings()
-    _store_environment_key(ctx, config)
+    if state is not OllamaState.KEY_REFUSED:  # a refused key is not worth keeping
+        _store_environment_key(ctx, config)
     out(f"Default model: {model}" if model else "No completion model installed (try `ollama pull qwen2.5-coder`).")
     status = ctx.registrar().enable(Target(Scope.USER, ctx.settings.server_name), force=args.force)
     out(f"Registered: {_describe(status)}")
