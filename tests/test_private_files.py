@@ -143,3 +143,20 @@ def test_menu_entries_are_readable_by_the_desktop_but_their_new_folders_are_ours
             assert mode == 0o700, (path, oct(mode))
         else:
             assert mode & 0o022 == 0, (path, oct(mode))  # never writable by others
+
+
+def test_the_usage_file_stays_private_when_it_is_trimmed_and_the_model_cache_is_rewritten(tmp_path):
+    code = (
+        "import pathlib, time\n"
+        "from ollama_mcp_tray.server.descriptions import write_model_cache\n"
+        "from ollama_mcp_tray.server.usage import UsageRecord, UsageLog\n"
+        f"root = pathlib.Path({str(tmp_path)!r}) / 'data'\n"
+        "usage = UsageLog(root / 'usage.jsonl', max_bytes=500)\n"
+        "for _ in range(20): usage.append(UsageRecord(time.time(), 'generate', 'm', 'ok'))\n"
+        "usage.close()\n"
+        "write_model_cache(root / 'models.json', ['a']); write_model_cache(root / 'models.json', ['b'])\n"
+    )
+    python(tmp_path, code)
+    usage = tmp_path / "data" / "usage.jsonl"
+    assert 0 < usage.stat().st_size <= 500  # it was trimmed
+    assert_private(tmp_path / "data")
