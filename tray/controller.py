@@ -28,6 +28,7 @@ from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
+from ollama_mcp_tray.server.paths import make_private_dir
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
@@ -370,7 +371,7 @@ class Controller:
             self.autostart.set_enabled(action.enabled)
             self._set(autostart=self.autostart.is_enabled())
         elif isinstance(action, mm.OpenLogs):
-            self.ctx.paths.log_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.ctx.paths.log_dir, narrow=True)
             dialogs.open_path(self.ctx.paths.log_dir)
         elif isinstance(action, mm.Quit):
             self.monitor.stop()

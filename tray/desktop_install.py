@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ollama_mcp_tray.server.paths import make_private_dir
+
 from .autostart import tray_command
 
 APP_ID = "ollama-mcp-tray"
@@ -139,9 +141,15 @@ class DesktopResult:
 def _write_if_changed(path: Path, data: bytes) -> bool:
     if path.is_file() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Menu entries and icons are read by the desktop and hold nothing private: 0644, never wider whatever the
+    # umask; a folder we create is 0700 (others must not add entries that run at their click).
+    make_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        if os.name == "posix":
+            os.fchmod(fd, 0o644)
+        fh.write(data)
     os.replace(tmp, path)
     return True
 
@@ -165,8 +173,14 @@ def _refresh_caches(files: DesktopFiles, env: Mapping[str, str]) -> list[str]:
         if not (files.entry.parent if tool == "update-desktop-database" else files.icon_theme).is_dir():
             continue
         try:
+            # The caches they write are read by the desktop: 0644 at most, whatever the user's umask.
             done = subprocess.run(
-                [exe, *args], capture_output=True, text=True, timeout=_CACHE_TOOL_TIMEOUT_S, check=False
+                [exe, *args],
+                capture_output=True,
+                text=True,
+                timeout=_CACHE_TOOL_TIMEOUT_S,
+                check=False,
+                umask=0o022 if os.name == "posix" else -1,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             notes.append(f"{tool} did not run: {exc}")

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ollama_mcp_tray.server.paths import open_private
+
 # Where installers put the binary when it is not on the PATH a desktop session hands to autostarted apps.
 _WELL_KNOWN = {
     "linux": ["/usr/local/bin/ollama", "/usr/bin/ollama", "~/.local/bin/ollama"],
@@ -54,9 +56,8 @@ def start_ollama(
     Raises:
         OSError: the executable could not be started.
     """
-    log_file.parent.mkdir(parents=True, exist_ok=True)
     environment = serve_environment(base_url, os.environ if env is None else env)
-    with log_file.open("ab") as log:
+    with os.fdopen(open_private(log_file, os.O_WRONLY | os.O_APPEND), "ab") as log:
         if sys.platform == "win32":
             flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS | subprocess.CREATE_NO_WINDOW
             return subprocess.Popen(

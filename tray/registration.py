@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ollama_mcp_tray.server.config import normalize_url
-from ollama_mcp_tray.server.paths import AppPaths
+from ollama_mcp_tray.server.paths import AppPaths, make_private_dir
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
 from .claude_config import MISSING, Document, DocumentError, Splice, get_value, parse_document, render_document
@@ -562,6 +562,7 @@ class Registrar:
 
     def _write_records(self, records: list[tuple[Target, bool]]) -> None:
         content = {"registrations": [{**t.to_json(), "approve": approve} for t, approve in records]}
+        make_private_dir(self.record_file.parent, narrow=True)  # our data folder: 0700 whatever the umask
         self._editor.edit(self.record_file, lambda _text: render_document(content), new_mode=0o600)
 
     def _remember(self, target: Target, *, approve: bool) -> None:

@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ollama_mcp_tray.server.paths import make_private_dir
+
 from .claude_config import DocumentError, Splice
 from .config_errors import ConcurrentEditError, ConfigFileRefused
 
@@ -301,7 +303,7 @@ def remove_stale_temps(folder: Path, name: str, now: float, max_age: float = STA
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write `data` to `path` all at once: temp file in the same folder, fsync, chmod `mode`, replace."""
     target = resolve_target(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(target.parent)  # a folder we create is 0700; an existing one is left as it is
     temp = _TempFile(target.parent, target.name)
     try:
         temp.write((data,), mode, None)
@@ -319,7 +321,7 @@ def file_lock(lock_path: Path, timeout: float) -> Iterator[None]:
     Raises:
         ConcurrentEditError: another of our processes held the lock all that time.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(lock_path.parent, narrow=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout
@@ -440,7 +442,7 @@ class SafeEditor:
                 return EditOutcome(target, changed=False, backup=backup, attempts=attempt)
             mode, owner = _mode_and_owner(before, new_mode)
             if before is None:
-                folder.mkdir(parents=True, exist_ok=True)
+                make_private_dir(folder)
             written = _new_content(data, text, change)
             temp = _TempFile(folder, target.name)
             try:
@@ -484,7 +486,7 @@ class SafeEditor:
         return True
 
     def _backup(self, target: Path, data: bytes) -> Path:
-        self.backups_dir.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.backups_dir, narrow=True)
         tag = _file_tag(target)
         now = self.clock()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + f".{int(now * 1e6) % 1_000_000:06d}"

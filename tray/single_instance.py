@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from ollama_mcp_tray.server.paths import open_private
+
 
 class AlreadyRunning(Exception):
     """Another tray of this user holds the lock."""
@@ -53,9 +55,8 @@ class InstanceLock:
         Raises:
             AlreadyRunning: another process holds it.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # "a+b" creates the file without truncating a running owner's pid before we know we own the lock.
-        fh = self.path.open("a+b")
+        # Opened without O_TRUNC: a running owner's pid stays until we know we own the lock.
+        fh = os.fdopen(open_private(self.path, os.O_RDWR | os.O_APPEND), "a+b")
         fh.seek(0)
         if not _try_lock(fh):
             try:

@@ -138,7 +138,7 @@ def test_config_get_and_set_round_trip_and_reject_bad_values(tmp_path, capsys):
     assert run(tmp_path, "config", "set", "guard", "off") == 0
     assert run(tmp_path, "config", "get", "guard") == 0
     assert capsys.readouterr().out.splitlines()[-1] == "false"
-    assert run(tmp_path, "config", "set", "poll_interval", "soon") == cli.EXIT_CONFIG_REFUSED
+    assert run(tmp_path, "config", "set", "poll_interval", "soon") == cli.EXIT_USAGE
     assert "takes a number" in capsys.readouterr().err
 
 
