@@ -33,7 +33,7 @@ from . import claude_md
 from .app_context import AppContext
 from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
 from .config_errors import ConcurrentEditError, ForeignEntryError
-from .registration import RegistrationStatus, Scope, Target
+from .registration import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, Target
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -259,14 +259,48 @@ def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
+def _where(status: RegistrationStatus) -> str:
+    target = status.target
+    if target.scope is Scope.USER:
+        return "user scope"
+    return f"{target.scope.value} scope, {target.project}"
+
+
+def _render_outcome(outcome: RepairOutcome) -> str:
+    """One repair, said as what changed (or why nothing did)."""
+    kind, status = outcome.kind, outcome.after
+    where = _where(status)
+    if kind is RepairKind.UNCHANGED:
+        return f"Up to date ({where}): {_describe(status)}"
+    if kind is RepairKind.RESTORED:
+        return f"Restored the Claude Code registration ({where}): it had vanished. {_describe(status)}"
+    if kind is RepairKind.REPOINTED:
+        gone = outcome.before.entry.get("command") if isinstance(outcome.before.entry, dict) else None
+        return f"Pointed the Claude Code registration ({where}) at this installation ({gone} no longer exists)."
+    if kind is RepairKind.UPDATED:
+        said = []
+        if Change.OLLAMA_URL in outcome.changes:
+            said.append(f"to use {outcome.ollama_url}")
+        if Change.LAUNCH in outcome.changes:
+            said.append("to start the server isolated from the project folder")
+        return f"Updated the Claude Code registration ({where}) {' and '.join(said) or 'to the current settings'}."
+    if kind is RepairKind.UNRESOLVED:
+        return (
+            f"Cannot start here ({where}): `ollama-mcp-server` is not on PATH. Install Ollama MCP Tray "
+            "(packaging/install.py, pipx or uv tool), or set OLLAMA_MCP_SERVER to the server's path."
+        )
+    return f"Left alone ({where}): another MCP server uses the name {status.target.name!r}."
+
+
 @command("repair", "restore registrations that vanished, went stale or no longer match the settings")
 def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
     results = ctx.registrar().repair()
     if not results:
         out("Nothing to repair: no registrations were enabled through ollama-mcp-tray.")
-    for status, action in results:
-        out(f"{action}: {_describe(status)}")
-    return EXIT_PROBLEM if any(action.startswith("left alone") for _, action in results) else EXIT_OK
+    for outcome in results:
+        out(_render_outcome(outcome))
+    problems = (RepairKind.LEFT_ALONE, RepairKind.UNRESOLVED)
+    return EXIT_PROBLEM if any(outcome.kind in problems for outcome in results) else EXIT_OK
 
 
 def _configure_json(parser: argparse.ArgumentParser) -> None:
@@ -376,9 +410,9 @@ def cmd_config(args: argparse.Namespace, ctx: AppContext) -> int:
     out(f"{args.setting} = {_show(getattr(ctx.settings, args.setting))}")
     if args.setting == "ollama_url":
         # Registrations carry a non-default URL in their env; refresh the ones the user enabled.
-        for status, action in ctx.registrar().repair():
-            if action != "ok":
-                out(f"{action}: {_describe(status)}")
+        for outcome in ctx.registrar().repair():
+            if outcome.kind is not RepairKind.UNCHANGED:
+                out(_render_outcome(outcome))
     return EXIT_OK
 
 

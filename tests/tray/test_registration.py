@@ -18,6 +18,7 @@ from ollama_mcp_tray.tray.registration import (
     REUSE_SECONDS,
     ClaudeHome,
     Registrar,
+    RepairKind,
     Scope,
     ServerLaunch,
     State,
@@ -31,7 +32,7 @@ from ollama_mcp_tray.tray.registration import (
 )
 from tests.tray.test_claude_config import claude_documents
 
-LAUNCH = ServerLaunch(sys.executable, ("-m", "ollama_mcp_tray.server"))
+LAUNCH = ServerLaunch(sys.executable, ("-I", "-m", "ollama_mcp_tray.server"))
 USER = Target(Scope.USER, "ollama")
 
 
@@ -55,7 +56,12 @@ def test_enable_writes_an_absolute_stdio_entry_into_a_new_private_claude_json(tm
     assert status.up_to_date
     assert read(tmp_path / ".claude.json") == {
         "mcpServers": {
-            "ollama": {"type": "stdio", "command": sys.executable, "args": ["-m", "ollama_mcp_tray.server"], "env": {}}
+            "ollama": {
+                "type": "stdio",
+                "command": sys.executable,
+                "args": ["-I", "-m", "ollama_mcp_tray.server"],
+                "env": {},
+            }
         }
     }
     if os.name == "posix":
@@ -95,9 +101,9 @@ def test_an_entry_whose_interpreter_was_deleted_is_stale_and_repair_points_it_he
     document["mcpServers"]["ollama"] = gone_venv
     (tmp_path / ".claude.json").write_text(json.dumps(document), encoding="utf-8")
     assert registrar.status(USER).state is State.STALE
-    [(status, action)] = registrar.repair()
-    assert action == "restored (was ours-stale)"
-    assert status.state is State.CURRENT
+    [outcome] = registrar.repair()
+    assert outcome.kind is RepairKind.REPOINTED
+    assert outcome.after.state is State.CURRENT
     assert read(tmp_path / ".claude.json")["mcpServers"]["ollama"]["command"] == sys.executable
 
 
@@ -105,8 +111,8 @@ def test_repair_brings_back_a_vanished_registration_but_not_a_disabled_one(tmp_p
     registrar.enable(USER)
     # Claude Code rewrote the file without our entry.
     (tmp_path / ".claude.json").write_text('{"numStartups": 9}', encoding="utf-8")
-    [(_, action)] = registrar.repair()
-    assert action == "restored (was absent)"
+    [outcome] = registrar.repair()
+    assert outcome.kind is RepairKind.RESTORED
     assert read(tmp_path / ".claude.json")["numStartups"] == 9
     registrar.disable(USER)
     assert registrar.repair() == []
