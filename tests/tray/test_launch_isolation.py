@@ -7,8 +7,12 @@ may appear, and the server must serve. The old command (`python -m`) is run too,
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import anyio
@@ -105,3 +109,61 @@ def test_where_isolated_mode_cannot_import_us_the_console_script_is_registered(m
     """A `pip install --user` lives in the user site-packages, which -I leaves out."""
     monkeypatch.setattr(registration, "_isolated_mode_imports_us", lambda python: False)
     assert ServerLaunch.current() == ServerLaunch(str(SCRIPT), ())
+
+
+BASE_PYTHON = getattr(sys, "_base_executable", "") or ""
+REPO = Path(__file__).resolve().parents[2]
+CONSOLE_SCRIPT = """#!{python}
+import sys
+from ollama_mcp_tray.server.__main__ import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def user_install(home: Path) -> Path:
+    """What `pip install --user` leaves in HOME: the package in the user site-packages, the console script in
+    ~/.local/bin (built from this checkout; the dependencies come from our venv through a .pth file)."""
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    found = subprocess.run(
+        [BASE_PYTHON, "-s", "-c", "import site, sys; sys.stdout.write(site.getusersitepackages())"],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    user_site = Path(found)
+    for part in ("server", "tray", "assets"):
+        shutil.copytree(REPO / part, user_site / "ollama_mcp_tray" / part, ignore=shutil.ignore_patterns("__pycache__"))
+    (user_site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+    script = home / ".local" / "bin" / "ollama-mcp-server"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(CONSOLE_SCRIPT.format(python=BASE_PYTHON), encoding="utf-8")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.skipif(
+    not BASE_PYTHON or sys.executable == BASE_PYTHON or os.name != "posix", reason="needs a venv over a base Python"
+)
+def test_a_pip_user_install_registers_its_console_script_which_also_ignores_the_folder(hostile) -> None:
+    folder, markers, env = hostile
+    home = Path(env["HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    script = user_install(home)
+    clean = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    ask = "import json, sys\nfrom ollama_mcp_tray.tray.registration import ServerLaunch as L\n"
+    ask += "launch = L.current()\nsys.stdout.write(json.dumps([launch.command, *launch.args]))"
+    chosen = subprocess.run(
+        [BASE_PYTHON, "-c", ask], env=clean, cwd=home, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert chosen.returncode == 0, chosen.stderr
+    assert json.loads(chosen.stdout) == [str(script)]
+    # The reason: isolated mode leaves the user site-packages out, so `-I -m` could not start this install.
+    isolated = subprocess.run(
+        [BASE_PYTHON, "-I", "-m", SERVER_MODULE, "--version"], env=clean, capture_output=True, text=True, timeout=60
+    )
+    assert isolated.returncode != 0
+    anyio.run(serve_once, ServerLaunch(str(script), ()), folder, env)
+    assert shadow_modules.ran(markers) == []
