@@ -33,7 +33,7 @@ from . import claude_md
 from .app_context import AppContext
 from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
 from .config_errors import ConcurrentEditError, ForeignEntryError
-from .registration import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, Target
+from .registration import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -266,6 +266,12 @@ def _where(status: RegistrationStatus) -> str:
     return f"{target.scope.value} scope, {target.project}"
 
 
+_NOT_ON_PATH = (
+    "`ollama-mcp-server` is not on PATH. Install Ollama MCP Tray (packaging/install.py, pipx or uv tool), "
+    "or set OLLAMA_MCP_SERVER to the server's path."
+)
+
+
 def _render_outcome(outcome: RepairOutcome) -> str:
     """One repair, said as what changed (or why nothing did)."""
     kind, status = outcome.kind, outcome.after
@@ -281,14 +287,14 @@ def _render_outcome(outcome: RepairOutcome) -> str:
         said = []
         if Change.OLLAMA_URL in outcome.changes:
             said.append(f"to use {outcome.ollama_url}")
-        if Change.LAUNCH in outcome.changes:
+        if Change.LAUNCH in outcome.changes and status.target.scope is Scope.PROJECT:
+            said.append("to start `ollama-mcp-server` from each teammate's PATH (no path of yours in the file)")
+        elif Change.LAUNCH in outcome.changes:
             said.append("to start the server isolated from the project folder")
-        return f"Updated the Claude Code registration ({where}) {' and '.join(said) or 'to the current settings'}."
+        line = f"Updated the Claude Code registration ({where}) {' and '.join(said) or 'to the current settings'}."
+        return f"{line} {_NOT_ON_PATH}" if status.state is State.STALE else line
     if kind is RepairKind.UNRESOLVED:
-        return (
-            f"Cannot start here ({where}): `ollama-mcp-server` is not on PATH. Install Ollama MCP Tray "
-            "(packaging/install.py, pipx or uv tool), or set OLLAMA_MCP_SERVER to the server's path."
-        )
+        return f"Cannot start here ({where}): {_NOT_ON_PATH}"
     return f"Left alone ({where}): another MCP server uses the name {status.target.name!r}."
 
 

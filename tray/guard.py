@@ -47,7 +47,9 @@ class Repair:
             return f"{subject} was stale (its command no longer exists); it has been restored."
         changes = self.outcome.changes
         parts = []
-        if Change.LAUNCH in changes:
+        if Change.LAUNCH in changes and target.scope is Scope.PROJECT:
+            parts.append("now starts `ollama-mcp-server` from each teammate's PATH")
+        elif Change.LAUNCH in changes:
             parts.append("now starts the server in a way no project folder can tamper with")
         if Change.OLLAMA_URL in changes:
             parts.append(f"now uses Ollama at {self.outcome.ollama_url}")

@@ -58,3 +58,23 @@ def test_repair_leaves_a_foreign_server_alone_and_exits_1(tmp_path, capsys):
     capsys.readouterr()
     assert run(tmp_path, "repair") == cli.EXIT_PROBLEM
     assert "Left alone (user scope): another MCP server uses the name 'ollama'." in capsys.readouterr().out
+
+
+def test_repair_makes_an_old_shared_entry_portable_and_says_so(tmp_path, capsys, monkeypatch):
+    project = tmp_path / "repo"
+    project.mkdir()
+    assert run(tmp_path, "enable", "--scope", "project", "--project", str(project)) == 0
+    old = {"type": "stdio", "command": sys.executable, "args": ["-m", "ollama_mcp_tray.server"], "env": {}}
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"ollama": old}}), encoding="utf-8")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ollama-mcp-server").symlink_to(Path(sys.executable).parent / "ollama-mcp-server")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    capsys.readouterr()
+    assert run(tmp_path, "repair") == 0
+    out = capsys.readouterr().out
+    assert f"Updated the Claude Code registration (project scope, {project}) to start `ollama-mcp-server`" in out
+    assert "not on PATH" not in out
+    entry = json.loads((project / ".mcp.json").read_text(encoding="utf-8"))["mcpServers"]["ollama"]
+    assert (entry["command"], entry["args"]) == ("${OLLAMA_MCP_SERVER:-ollama-mcp-server}", [])
+    assert sys.executable not in (project / ".mcp.json").read_text(encoding="utf-8")
