@@ -45,7 +45,7 @@ from .app_settings import (
     store_key,
 )
 from .config_errors import ConcurrentEditError, ForeignEntryError
-from .registration import RegistrationStatus, Scope, Target
+from .registration import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -321,14 +321,54 @@ def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
+def _where(status: RegistrationStatus) -> str:
+    target = status.target
+    if target.scope is Scope.USER:
+        return "user scope"
+    return f"{target.scope.value} scope, {target.project}"
+
+
+_NOT_ON_PATH = (
+    "`ollama-mcp-server` is not on PATH. Install Ollama MCP Tray (packaging/install.py, pipx or uv tool), "
+    "or set OLLAMA_MCP_SERVER to the server's path."
+)
+
+
+def _render_outcome(outcome: RepairOutcome) -> str:
+    """One repair, said as what changed (or why nothing did)."""
+    kind, status = outcome.kind, outcome.after
+    where = _where(status)
+    if kind is RepairKind.UNCHANGED:
+        return f"Up to date ({where}): {_describe(status)}"
+    if kind is RepairKind.RESTORED:
+        return f"Restored the Claude Code registration ({where}): it had vanished. {_describe(status)}"
+    if kind is RepairKind.REPOINTED:
+        gone = outcome.before.entry.get("command") if isinstance(outcome.before.entry, dict) else None
+        return f"Pointed the Claude Code registration ({where}) at this installation ({gone} no longer exists)."
+    if kind is RepairKind.UPDATED:
+        said = []
+        if Change.OLLAMA_URL in outcome.changes:
+            said.append(f"to use {outcome.ollama_url}")
+        if Change.LAUNCH in outcome.changes and status.target.scope is Scope.PROJECT:
+            said.append("to start `ollama-mcp-server` from each teammate's PATH (no path of yours in the file)")
+        elif Change.LAUNCH in outcome.changes:
+            said.append("to start the server isolated from the project folder")
+        line = f"Updated the Claude Code registration ({where}) {' and '.join(said) or 'to the current settings'}."
+        return f"{line} {_NOT_ON_PATH}" if status.state is State.STALE else line
+    if kind is RepairKind.UNRESOLVED:
+        return f"Cannot start here ({where}): {_NOT_ON_PATH}"
+    return f"Left alone ({where}): another MCP server uses the name {status.target.name!r}."
+
+
 @command("repair", "restore registrations that vanished, went stale or no longer match the settings")
 def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
     results = ctx.registrar().repair()
     if not results:
         out("Nothing to repair: no registrations were enabled through ollama-mcp-tray.")
-    for status, action in results:
-        out(f"{action}: {_describe(status)}")
-    return EXIT_PROBLEM if any(action.startswith("left alone") for _, action in results) else EXIT_OK
+    for outcome in results:
+        out(_render_outcome(outcome))
+    problems = (RepairKind.LEFT_ALONE, RepairKind.UNRESOLVED)
+    return EXIT_PROBLEM if any(outcome.kind in problems for outcome in results) else EXIT_OK
 
 
 def _configure_json(parser: argparse.ArgumentParser) -> None:
@@ -517,9 +557,9 @@ def cmd_config(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.setting == "ollama_url":
         _check_url(ctx, value)
         # Registrations carry a non-default URL in their env; refresh the ones the user enabled.
-        for status, action in ctx.registrar().repair():
-            if action != "ok":
-                out(f"{action}: {_describe(status)}")
+        for outcome in ctx.registrar().repair():
+            if outcome.kind is not RepairKind.UNCHANGED:
+                out(_render_outcome(outcome))
     return EXIT_OK
 
 

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import logging
+import os
 import queue
 import subprocess
 import threading
@@ -41,7 +42,7 @@ from .guard import Guard, Repair
 from .icon import View
 from .monitor import Monitor, OllamaPoller, PollPolicy, is_down
 from .ollama_process import find_ollama, start_ollama
-from .registration import RegistrationStatus, Scope, State, Target
+from .registration import RegistrationStatus, Scope, State, Target, expand_variables
 from .state import ClaudeState, ProjectRegistration, TrayState
 
 log = logging.getLogger(__name__)
@@ -449,8 +450,11 @@ class Controller:
             entry = (
                 mine[0].entry if mine else registrar.desired_entry(Target(Scope.USER, self.ctx.settings.server_name))
             )
+            # A project entry's command is `${OLLAMA_MCP_SERVER:-ollama-mcp-server}`: started as Claude Code would.
             result = run_connection_test(
-                str(entry["command"]), [str(a) for a in entry.get("args", [])], dict(entry.get("env") or {})
+                expand_variables(str(entry["command"]), os.environ),
+                [str(a) for a in entry.get("args", [])],
+                dict(entry.get("env") or {}),
             )
             prefix = "" if mine else "Not registered yet; tested the server as it would be registered. "
             self.post(lambda: self.notify(prefix + result.message))

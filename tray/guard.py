@@ -20,23 +20,40 @@ from pathlib import Path
 
 from ollama_mcp_tray.server.errors import OllamaMcpError
 
-from .registration import Registrar, RegistrationStatus, Scope, State
+from .registration import Change, Registrar, RegistrationStatus, RepairKind, RepairOutcome, Scope
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Repair:
-    """One registration the guard restored: what it was, in words, and where."""
+    """One registration the guard restored or brought up to date."""
 
-    status: RegistrationStatus
-    what: str
+    outcome: RepairOutcome
+
+    @property
+    def status(self) -> RegistrationStatus:
+        return self.outcome.after
 
     @property
     def message(self) -> str:
         target = self.status.target
         where = "all projects" if target.scope is Scope.USER else f"{target.project} ({target.scope.value})"
-        return f"The Ollama server's registration in Claude Code for {where} was {self.what}; it has been restored."
+        subject = f"The Ollama server's registration in Claude Code for {where}"
+        kind = self.outcome.kind
+        if kind is RepairKind.RESTORED:
+            return f"{subject} was missing; it has been restored."
+        if kind is RepairKind.REPOINTED:
+            return f"{subject} was stale (its command no longer exists); it has been restored."
+        changes = self.outcome.changes
+        parts = []
+        if Change.LAUNCH in changes and target.scope is Scope.PROJECT:
+            parts.append("now starts `ollama-mcp-server` from each teammate's PATH")
+        elif Change.LAUNCH in changes:
+            parts.append("now starts the server in a way no project folder can tamper with")
+        if Change.OLLAMA_URL in changes:
+            parts.append(f"now uses Ollama at {self.outcome.ollama_url}")
+        return f"{subject} was out of date; it {' and '.join(parts) or 'has been brought up to date'}."
 
 
 def _stat_key(path: Path) -> Hashable:
@@ -134,9 +151,7 @@ class Guard:
         try:
             repairs: list[Repair] = []
             if self.enabled:
-                for status, what in self.registrar.repair():
-                    if what.startswith("restored"):
-                        repairs.append(Repair(status, _was(what)))
+                repairs = [Repair(outcome) for outcome in self.registrar.repair() if outcome.wrote]
             statuses = self.registrar.status_all(self.name)
         except OllamaMcpError as exc:
             self._problem(str(exc))
@@ -154,13 +169,3 @@ class Guard:
         if message != self._last_problem:
             self._last_problem = message
             self.on_problem(message)
-
-
-def _was(what: str) -> str:
-    """'restored (was absent)' -> 'missing'."""
-    state = what.partition("(was ")[2].rstrip(")")
-    return {
-        State.ABSENT.value: "missing",
-        State.STALE.value: "stale (its command no longer exists)",
-        State.CURRENT.value: "out of date",
-    }.get(state, state or "changed")

@@ -7,15 +7,24 @@
 
 An entry is "ours" when its command and args start our server; a server registered under our name that is not
 ours is reported and only replaced or removed with `force`. A small record of what the user enabled (in our
-config folder) tells `repair` what a vanished registration was.
+config folder) tells `repair` what a vanished registration was, and which files `disable` may remove again.
+
+The launch command never imports from the folder Claude Code starts it in (see `ServerLaunch.current`), and the
+shared `.mcp.json` names no path of this user's (see `PORTABLE_COMMAND`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import json
 import os
+import re
+import site
+import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +41,12 @@ from .config_errors import ConfigFileRefused, ForeignEntryError
 from .safe_edit import SafeEditor
 
 SERVER_MODULE = "ollama_mcp_tray.server"
+SERVER_SCRIPT = "ollama-mcp-server"
+PORTABLE_VARIABLE = "OLLAMA_MCP_SERVER"
+PORTABLE_COMMAND = f"${{{PORTABLE_VARIABLE}:-{SERVER_SCRIPT}}}"
+"""The project-scope command: `.mcp.json` is committed, so it names no path inside this user's home. Claude Code
+expands `${NAME:-default}` in a command (checked with 2.1.330), so each teammate's `ollama-mcp-server` on PATH
+starts, or the program their OLLAMA_MCP_SERVER names."""
 RECORD_NAME = "registrations.json"
 REUSE_SECONDS = 10.0
 """How long the document of our own last write stays at hand for the next edit of that file."""
@@ -83,10 +98,67 @@ class ServerLaunch:
 
     @classmethod
     def current(cls) -> ServerLaunch:
-        """The interpreter running us (kept as a path, not resolved: a venv's python is a symlink on purpose)."""
+        """The command that starts this installation's server without importing from the working folder.
+
+        Claude Code starts the server in whatever project folder it runs in, and a plain `python -m` puts that
+        folder first on sys.path: a repository's `json.py` or `anyio.py` would run inside our server. So:
+        - a frozen app runs its own binary (`serve`): the bootloader's sys.path holds only the bundle;
+        - otherwise `python -I -m` (isolated mode, also on 3.10 where `-P` does not exist): no working folder,
+          no PYTHONPATH, no user site-packages on sys.path. It is the strongest of the three choices, and it
+          also shields the server from a PYTHONPATH a project's environment exports;
+        - when isolated mode cannot import us (a `pip install --user`, whose package lives in the user
+          site-packages that -I leaves out), the `ollama-mcp-server` console script of that installation: its
+          sys.path[0] is the script's own folder, not the working folder.
+        The interpreter is kept as a path, not resolved: a venv's python is a symlink on purpose.
+        """
         if getattr(sys, "frozen", False):
             return cls(sys.executable, ("serve",))
-        return cls(os.path.abspath(sys.executable), ("-m", SERVER_MODULE))
+        python = os.path.abspath(sys.executable)
+        isolated = cls(python, ("-I", "-m", SERVER_MODULE))
+        if _isolated_mode_imports_us(python):
+            return isolated
+        script = _console_script()
+        return cls(script, ()) if script is not None else isolated
+
+
+def _our_package_file() -> str:
+    from ollama_mcp_tray import server
+
+    return os.path.realpath(server.__file__ or "")
+
+
+@functools.cache
+def _isolated_mode_imports_us(python: str) -> bool:
+    """Whether `python -I` imports this very installation of the server.
+
+    A regular install sits in a site-packages folder that isolated mode keeps: no process to start. Anything
+    else (an editable install's finder, the user site-packages, PYTHONPATH) is asked of `python -I` itself.
+    """
+    ours = _our_package_file()
+    kept = [os.path.realpath(folder) for folder in site.getsitepackages()]
+    if any(ours.startswith(folder + os.sep) for folder in kept):
+        return True
+    probe = "import sys\nfrom ollama_mcp_tray import server\nsys.stdout.write(server.__file__ or '')"
+    try:
+        found = subprocess.run(
+            [python, "-I", "-c", probe], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return bool(found) and os.path.realpath(found) == ours
+
+
+def _console_script() -> str | None:
+    """This installation's `ollama-mcp-server`: beside the interpreter (a venv), in the user's scripts folder
+    (`pip install --user`), or in the interpreter's scripts folder."""
+    name = SERVER_SCRIPT + (".exe" if sys.platform == "win32" else "")
+    folders = [os.path.dirname(os.path.abspath(sys.executable))]
+    for scheme in (sysconfig.get_preferred_scheme("user"), sysconfig.get_default_scheme()):
+        try:
+            folders.append(sysconfig.get_path("scripts", scheme))
+        except KeyError:
+            continue
+    return next((os.path.join(f, name) for f in folders if os.path.isfile(os.path.join(f, name))), None)
 
 
 @dataclass(frozen=True)
@@ -130,6 +202,76 @@ class RegistrationStatus:
         }
 
 
+class Created(Enum):
+    """Something `enable` created for a project registration, so `disable` may remove it once it is empty."""
+
+    MCP_JSON = "mcp.json"  # <project>/.mcp.json
+    CLAUDE_DIR = "claude-dir"  # <project>/.claude/
+    APPROVAL_FILE = "approval-file"  # <project>/.claude/settings.local.json
+    APPROVAL_LIST = "approval-list"  # its `enabledMcpjsonServers`, added to the user's own file
+
+
+EMPTY_MCP_JSON: tuple[dict[str, Any], ...] = ({"mcpServers": {}}, {})
+"""What a .mcp.json we created holds once our entry is gone: the file we would have created, minus our entry."""
+APPROVAL_KEY = "enabledMcpjsonServers"
+
+
+class RepairKind(Enum):
+    """What `repair` did with one recorded registration."""
+
+    UNCHANGED = "unchanged"  # already what enable writes now
+    RESTORED = "restored"  # it had vanished
+    REPOINTED = "repointed"  # ours, but its command no longer existed
+    UPDATED = "updated"  # ours and working, but not what enable writes now (launch command, Ollama URL)
+    UNRESOLVED = "unresolved"  # the portable project command does not resolve here; nothing to rewrite
+    LEFT_ALONE = "left-alone"  # another server uses the name
+
+
+class Change(Enum):
+    """A part of an entry that a repair rewrote."""
+
+    LAUNCH = "launch"  # command or args
+    OLLAMA_URL = "ollama-url"  # the env that points the server at Ollama
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    """One registration's repair: what was done, and the status before and after."""
+
+    kind: RepairKind
+    before: RegistrationStatus
+    after: RegistrationStatus
+
+    @property
+    def wrote(self) -> bool:
+        return self.kind in (RepairKind.RESTORED, RepairKind.REPOINTED, RepairKind.UPDATED)
+
+    @property
+    def changes(self) -> frozenset[Change]:
+        """For an update: which parts of the entry changed."""
+        old, new = self.before.entry, self.after.entry
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return frozenset()
+        found = set()
+        if (old.get("command"), old.get("args")) != (new.get("command"), new.get("args")):
+            found.add(Change.LAUNCH)
+        if old.get("env") != new.get("env"):
+            found.add(Change.OLLAMA_URL)
+        return frozenset(found)
+
+    @property
+    def ollama_url(self) -> str:
+        """The Ollama URL the entry points the server at now (the default one when it carries none)."""
+        return entry_url(self.after.entry)
+
+
+def entry_url(entry: Any) -> str:
+    """The Ollama URL an entry gives the server (a project entry's `${OLLAMA_URL:-url}` by its default)."""
+    env = entry.get("env") if isinstance(entry, dict) else None
+    value = env.get("OLLAMA_URL") if isinstance(env, dict) else None
+    return expand_variables(value, {}) if isinstance(value, str) and value else DEFAULT_OLLAMA_URL
+
+
 def entry_env(settings: Settings) -> dict[str, str]:
     """The environment the entry carries: only what differs from the server's defaults, never the key."""
     env: dict[str, str] = {}
@@ -139,12 +281,30 @@ def entry_env(settings: Settings) -> dict[str, str]:
 
 
 def build_entry(launch: ServerLaunch, env: Mapping[str, str], scope: Scope) -> dict[str, Any]:
-    """The stdio entry for `scope`. In a shared .mcp.json each value is a `${NAME:-value}` default, so a
-    teammate's own environment wins; the `:-` matters, since an unset variable without a default makes Claude
-    Code reject the whole file."""
+    """The stdio entry for `scope`. A shared .mcp.json holds no path of this user's: its command is
+    `PORTABLE_COMMAND`, and each env value is a `${NAME:-value}` default, so a teammate's own environment wins;
+    the `:-` matters, since an unset variable without a default makes Claude Code reject the whole file. The
+    user and local scopes are this user's alone and keep the absolute command."""
     if scope is Scope.PROJECT:
         env = {name: f"${{{name}:-{value}}}" for name, value in env.items()}
+        return {"type": "stdio", "command": PORTABLE_COMMAND, "args": [], "env": dict(env)}
     return {"type": "stdio", "command": launch.command, "args": list(launch.args), "env": dict(env)}
+
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_variables(text: str, environ: Mapping[str, str]) -> str:
+    """`${NAME}` and `${NAME:-default}` as Claude Code 2.1.330 expands them in .mcp.json: a set variable (even
+    an empty one) wins, then the default; an unset one without a default stays as written."""
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        return default if default is not None else match.group(0)
+
+    return _VARIABLE.sub(value, text)
 
 
 def _basename(command: str) -> str:
@@ -152,7 +312,9 @@ def _basename(command: str) -> str:
 
 
 def is_ours(entry: Any, launch: ServerLaunch) -> bool:
-    """Whether `entry` starts our server: the same command line, our module, or our binaries."""
+    """Whether `entry` starts our server: the same command line, our module (with or without -I: entries
+    written before isolated mode are ours too, and simply not up to date), our binaries, or the portable
+    project command."""
     if not isinstance(entry, dict):
         return False
     command, args = entry.get("command"), entry.get("args", [])
@@ -160,6 +322,8 @@ def is_ours(entry: Any, launch: ServerLaunch) -> bool:
         return False
     if command == launch.command and args == list(launch.args):
         return True
+    if "${" in command:
+        command = expand_variables(command, {})  # judged by its default, whatever this user's environment says
     if any(a == "-m" and b == SERVER_MODULE for a, b in itertools.pairwise(args)):
         return True
     squashed = _basename(command).replace("-", "").replace("_", "").replace(" ", "")
@@ -168,13 +332,18 @@ def is_ours(entry: Any, launch: ServerLaunch) -> bool:
     return args == ["serve"] and squashed.startswith("ollamamcptray")
 
 
-def command_exists(command: str) -> bool:
-    """Whether Claude Code could start `command` (an absolute path that exists, or a name on PATH)."""
+def command_exists(command: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether Claude Code could start `command` (an absolute path that exists, or a name on PATH), after
+    expanding its `${NAME:-default}` variables in this environment."""
+    environ = os.environ if environ is None else environ
+    command = expand_variables(command, environ)
+    if "${" in command or not command:
+        return False
     if os.path.isabs(command):
         return os.path.exists(command)
     import shutil  # only here: importing it costs a CLI command's start a few milliseconds
 
-    return shutil.which(command) is not None
+    return shutil.which(command, path=environ.get("PATH")) is not None
 
 
 def classify(entry: Any, launch: ServerLaunch) -> State:
@@ -411,8 +580,10 @@ class Registrar:
         desired = self.desired_entry(target)
         seen: list[dict[str, Any]] = []
         edits: list[tuple[Document, Splice | None]] = []
+        created_file: list[bool] = []
 
         def edit(text: str | None) -> str | Splice | None:
+            created_file.append(text is None)
             document = self._document(file, text)
             seen.append(document.value)
             path = self._servers_path(target, document.value)
@@ -437,11 +608,14 @@ class Registrar:
             )
 
         mode = 0o600 if target.scope is not Scope.PROJECT else 0o644
+        created: set[Created] = set()
         if self._editor.edit(file, edit, new_mode=mode, verify=verify).changed:
             self._wrote(file, edits)
+            if target.scope is Scope.PROJECT and created_file[-1]:
+                created.add(Created.MCP_JSON)
         if approve and target.scope is Scope.PROJECT:
-            self.approve(target)
-        self._remember(target, approve=approve)
+            created |= self.approve(target)
+        self._remember(target, approve=approve, created=created)
         # Our entry is in place (verified); the rest of the document is as the edit last saw it.
         return self._status_of(target, file, desired, seen[-1])
 
@@ -449,10 +623,13 @@ class Registrar:
         """The project's personal settings, where Claude Code reads `enabledMcpjsonServers`."""
         return project / ".claude" / "settings.local.json"
 
-    def approve(self, target: Target) -> None:
-        """Pre-approve our project-scope server by name. Trusting the folder stays the user's decision."""
+    def approve(self, target: Target) -> set[Created]:
+        """Pre-approve our project-scope server by name. Trusting the folder stays the user's decision.
+        Returns what this created (the .claude folder, the file, the list in the user's file)."""
         assert target.project is not None
-        self._edit_list(self.approval_file(target.project), "enabledMcpjsonServers", target.name, add=True)
+        approval = self.approval_file(target.project)
+        created = set() if approval.parent.exists() else {Created.CLAUDE_DIR}
+        return created | self._edit_list(approval, APPROVAL_KEY, target.name, add=True)
 
     def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
         """Remove our registration from `target` (idempotent); a foreign one only with `force`.
@@ -492,45 +669,74 @@ class Registrar:
             self._wrote(file, edits)
         if target.scope is Scope.PROJECT:
             assert target.project is not None
-            if self.approval_file(target.project).exists():
-                self._edit_list(self.approval_file(target.project), "enabledMcpjsonServers", target.name, add=False)
+            created = self._record_created().get(_record_id(target), frozenset())
+            self._withdraw_approval(target, created)
+            if Created.MCP_JSON in created and _remove_if(file, lambda value: value in EMPTY_MCP_JSON):
+                self._written.pop(file, None)
+                seen.append({})
+            if Created.CLAUDE_DIR in created:
+                _remove_empty_folder(self.approval_file(target.project).parent)
         self._forget(target)
         return self._status_of(target, file, MISSING, seen[-1])
 
-    def repair(self) -> list[tuple[RegistrationStatus, str]]:
-        """Bring back every registration the user enabled that vanished, went stale or drifted.
+    def _withdraw_approval(self, target: Target, created: frozenset[Created]) -> None:
+        """Take our name out of the project's approvals; drop the list, or the file, when we created it and it
+        is empty now. What the user had before stays, even when empty."""
+        assert target.project is not None
+        approval = self.approval_file(target.project)
+        if not approval.exists():
+            return
+        self._edit_list(approval, APPROVAL_KEY, target.name, add=False, drop_empty=Created.APPROVAL_LIST in created)
+        if Created.APPROVAL_FILE in created:
+            _remove_if(approval, lambda value: value in ({APPROVAL_KEY: []}, {}))
 
-        Returns (status after, what was done) per recorded registration; a foreign one is left as found.
-        """
-        results: list[tuple[RegistrationStatus, str]] = []
+    def repair(self) -> list[RepairOutcome]:
+        """Bring back every registration the user enabled that vanished, went stale or drifted (an older launch
+        command, another Ollama URL). A foreign one is left as found. One outcome per recorded registration."""
+        results: list[RepairOutcome] = []
         approvals = self._record_approvals()
         for target in self.records():
             before = self.status(target)
             if before.state is State.FOREIGN:
-                results.append((before, "left alone: another server uses the name"))
+                results.append(RepairOutcome(RepairKind.LEFT_ALONE, before, before))
             elif before.state is State.CURRENT and before.up_to_date:
-                results.append((before, "ok"))
+                results.append(RepairOutcome(RepairKind.UNCHANGED, before, before))
+            elif before.state is State.STALE and before.entry == self.desired_entry(target):
+                # The portable project command, not found here: rewriting it would change nothing.
+                results.append(RepairOutcome(RepairKind.UNRESOLVED, before, before))
             else:
                 after = self.enable(target, approve=approvals.get(_record_id(target), False))
-                results.append((after, f"restored (was {before.state.value})"))
+                kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(
+                    before.state, RepairKind.UPDATED
+                )
+                results.append(RepairOutcome(kind, before, after))
         return results
 
-    def _edit_list(self, path: Path, key: str, name: str, *, add: bool) -> None:
+    def _edit_list(self, path: Path, key: str, name: str, *, add: bool, drop_empty: bool = False) -> set[Created]:
+        """Add `name` to (or take it out of) the list at `key`; returns what the addition created. With
+        `drop_empty`, a list left empty goes too (it was ours)."""
+        created: list[set[Created]] = [set()]
+
         def edit(text: str | None) -> str | None:
             if text is None and not add:
                 return None
             document = Document(_empty_as_object(text))
             current = document.get((key,))
+            created[0] = {Created.APPROVAL_FILE} if text is None else set()
             if current is MISSING:
+                created[0] = created[0] or {Created.APPROVAL_LIST}
                 current = []
             if not isinstance(current, list):
                 raise DocumentError(f'"{key}" should be a list')
-            if (name in current) == add:
+            if (name in current) == add and not (drop_empty and current == []):
                 return None
             updated = [*current, name] if add else [item for item in current if item != name]
+            if not add and drop_empty and not updated:
+                return document.remove((), key)
             return document.set((), key, updated)
 
-        self._editor.edit(path, edit, new_mode=0o644)
+        changed = self._editor.edit(path, edit, new_mode=0o644).changed
+        return created[0] if changed else set()
 
     # the record of what the user enabled ------------------------------------------------------------------
     @property
@@ -539,42 +745,106 @@ class Registrar:
 
     def records(self) -> list[Target]:
         """The registrations the user enabled through us (and has not disabled)."""
-        return [target for target, _ in self._read_records()]
+        return [record.target for record in self._read_records()]
 
     def _record_approvals(self) -> dict[str, bool]:
-        return {_record_id(target): approve for target, approve in self._read_records()}
+        return {_record_id(record.target): record.approve for record in self._read_records()}
 
-    def _read_records(self) -> list[tuple[Target, bool]]:
+    def _record_created(self) -> dict[str, frozenset[Created]]:
+        return {_record_id(record.target): record.created for record in self._read_records()}
+
+    def _read_records(self) -> list[_Record]:
         try:
             document = read_document(self.record_file) or {}
         except ConfigFileRefused:
             return []  # our own bookkeeping; a broken record only costs repair its memory
         items = document.get("registrations")
-        result: list[tuple[Target, bool]] = []
+        result: list[_Record] = []
         for item in items if isinstance(items, list) else []:
             try:
                 project = item.get("project")
                 target = Target(Scope(item["scope"]), str(item["name"]), Path(project) if project else None)
+                listed = item.get("created", [])
+                created = frozenset(Created(c) for c in listed) if isinstance(listed, list) else frozenset()
             except (KeyError, ValueError, TypeError, AttributeError):
                 continue
-            result.append((target, bool(item.get("approve", False))))
+            result.append(_Record(target, bool(item.get("approve", False)), created))
         return result
 
-    def _write_records(self, records: list[tuple[Target, bool]]) -> None:
-        content = {"registrations": [{**t.to_json(), "approve": approve} for t, approve in records]}
+    def _write_records(self, records: list[_Record]) -> None:
+        content = {"registrations": [record.to_json() for record in records]}
         make_private_dir(self.record_file.parent, narrow=True)  # our data folder: 0700 whatever the umask
         self._editor.edit(self.record_file, lambda _text: render_document(content), new_mode=0o600)
 
-    def _remember(self, target: Target, *, approve: bool) -> None:
-        records = [(t, a) for t, a in self._read_records() if _record_id(t) != _record_id(target)]
-        previous = self._record_approvals().get(_record_id(target), False)
-        self._write_records([*records, (target, approve or previous)])
+    def _remember(self, target: Target, *, approve: bool, created: set[Created]) -> None:
+        records = self._read_records()
+        previous = next((r for r in records if _record_id(r.target) == _record_id(target)), None)
+        kept = [r for r in records if r is not previous]
+        if previous is not None:
+            approve, created = approve or previous.approve, created | previous.created
+        record = _Record(target, approve, frozenset(created))
+        if record != previous:
+            self._write_records([*kept, record])
 
     def _forget(self, target: Target) -> None:
         records = self._read_records()
-        kept = [(t, a) for t, a in records if _record_id(t) != _record_id(target)]
+        kept = [r for r in records if _record_id(r.target) != _record_id(target)]
         if len(kept) != len(records):
             self._write_records(kept)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """One registration the user enabled through us, with what enabling it created."""
+
+    target: Target
+    approve: bool
+    created: frozenset[Created] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.target.to_json(),
+            "approve": self.approve,
+            "created": sorted(c.value for c in self.created),
+        }
+
+
+def _remove_if(path: Path, empty: Callable[[Any], bool]) -> bool:
+    """Delete `path` when what it holds at the moment of deletion passes `empty`.
+
+    The file is first renamed aside (atomic), so the content judged is exactly the content deleted: a program
+    that rewrites it meanwhile either wrote before the rename (and is judged) or writes a new file (kept).
+    """
+    if path.is_symlink() or not path.is_file():
+        return False
+    parked = path.with_name(f".{path.name}.ollama-mcp-tray-removing")
+    try:
+        os.replace(path, parked)
+    except OSError:
+        return False
+    try:
+        value = parse_document(_empty_as_object(parked.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, DocumentError):
+        value = None
+    if value is not None and empty(value):
+        parked.unlink(missing_ok=True)
+        return True
+    try:
+        os.link(parked, path)  # back in place, unless a newer file took it meanwhile (then that one wins)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here (some network and FAT folders): a plain rename back
+        if not path.exists():
+            os.replace(parked, path)
+        return False
+    parked.unlink(missing_ok=True)
+    return False
+
+
+def _remove_empty_folder(folder: Path) -> None:
+    """Remove `folder` if it is empty; anything in it (the user's or Claude Code's) keeps it."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def _record_id(target: Target) -> str:

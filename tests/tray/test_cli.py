@@ -205,7 +205,7 @@ def test_disable_all_removes_ours_from_every_scope_and_keeps_the_rest(tmp_path, 
     assert out.count("Disabled:") == 3
     document = json.loads((tmp_path / ".claude.json").read_text(encoding="utf-8"))
     assert document["mcpServers"] == {"other": {"type": "stdio", "command": "npx", "args": ["other"]}}
-    assert "ollama" not in json.loads((project / ".mcp.json").read_text(encoding="utf-8")).get("mcpServers", {})
+    assert not (project / ".mcp.json").exists()  # enable created it; empty again, it goes (issue 8, item 19)
     assert run(tmp_path, "disable", "--all") == 0
     assert "No registrations found." in capsys.readouterr().out
 

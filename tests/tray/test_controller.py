@@ -357,7 +357,7 @@ def test_enabled_for_all_projects_registers_and_unregisters_in_claude_json_keepi
     data = read_json(config)
     entry = data["mcpServers"]["ollama"]
     assert entry["command"] == tray.ctx.launch.command
-    assert entry["args"] == ["-m", "ollama_mcp_tray.server"]
+    assert entry["args"] == list(tray.ctx.launch.args)
     assert entry["env"] == {"OLLAMA_URL": ollama.url}
     assert {k: v for k, v in data.items() if k != "mcpServers"} == OTHER
 
@@ -369,10 +369,15 @@ def test_enabled_for_all_projects_registers_and_unregisters_in_claude_json_keepi
 
 
 def test_enable_for_a_project_registers_the_chosen_folder_and_its_menu_item_removes_it(
-    ollama: OllamaEmulator, start_tray: TrayFactory, tmp_path: Path
+    ollama: OllamaEmulator, start_tray: TrayFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tmp_path / "home" / "src" / "app"
     project.mkdir(parents=True)
+    # The shared .mcp.json starts `ollama-mcp-server` from PATH, where the installer puts it.
+    bin_dir = tmp_path / "home" / ".local" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "ollama-mcp-server").symlink_to(Path(sys.executable).parent / "ollama-mcp-server")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     tray = start_tray(ollama.url, choose_folder=lambda: project)
     up_and_listed(tray)
 
@@ -388,8 +393,9 @@ def test_enable_for_a_project_registers_the_chosen_folder_and_its_menu_item_remo
     click(tray.icon, "Claude Code", "~/src/app (project)")
 
     tray.wait_menu(lambda: not tray.has("Claude Code", "~/src/app"), "the project to leave the menu")
-    assert "ollama" not in read_json(project / ".mcp.json").get("mcpServers", {})
-    assert "ollama" not in read_json(project / ".claude" / "settings.local.json").get("enabledMcpjsonServers", [])
+    # Enable created both files and the .claude folder; empty again, they go (issue 8, item 19).
+    assert not (project / ".mcp.json").exists()
+    assert not (project / ".claude").exists()
 
 
 def test_without_a_folder_dialog_the_user_is_told_what_to_install(

@@ -123,3 +123,22 @@ def test_a_stale_entry_is_brought_up_to_date(running: tuple[Controller, Recordin
 
     wait_for(current, 5, "the stale entry to be repaired")
     wait_for(lambda: any("stale" in n for n in icon.notifications), 5, "the user to be told it was stale")
+
+
+def test_an_entry_with_the_old_launch_command_is_upgraded_and_the_user_told_why(
+    running: tuple[Controller, RecordingIcon],
+) -> None:
+    controller, icon = running
+    config = controller.ctx.claude.config_file
+    wait_for(lambda: controller.state.claude.user_enabled, 5, "the tray to see the registration")
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["mcpServers"]["ollama"]["args"] = ["-m", "ollama_mcp_tray.server"]  # what enable wrote before -I
+    config.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+    def upgraded() -> bool:
+        entry = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]["ollama"]
+        return bool(entry["args"] == list(controller.ctx.launch.args))
+
+    wait_for(upgraded, 5, "the old entry to be upgraded")
+    assert controller.ctx.launch.args[:1] == ("-I",)
+    wait_for(lambda: any("no project folder" in n for n in icon.notifications), 5, "the user to be told why")

@@ -16,8 +16,10 @@ from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.tray.config_errors import ConfigFileRefused, ForeignEntryError
 from ollama_mcp_tray.tray.registration import (
     REUSE_SECONDS,
+    Change,
     ClaudeHome,
     Registrar,
+    RepairKind,
     Scope,
     ServerLaunch,
     State,
@@ -26,12 +28,13 @@ from ollama_mcp_tray.tray.registration import (
     choose_project_key,
     classify,
     entry_env,
+    expand_variables,
     is_ours,
     project_key,
 )
 from tests.tray.test_claude_config import claude_documents
 
-LAUNCH = ServerLaunch(sys.executable, ("-m", "ollama_mcp_tray.server"))
+LAUNCH = ServerLaunch(sys.executable, ("-I", "-m", "ollama_mcp_tray.server"))
 USER = Target(Scope.USER, "ollama")
 
 
@@ -55,7 +58,12 @@ def test_enable_writes_an_absolute_stdio_entry_into_a_new_private_claude_json(tm
     assert status.up_to_date
     assert read(tmp_path / ".claude.json") == {
         "mcpServers": {
-            "ollama": {"type": "stdio", "command": sys.executable, "args": ["-m", "ollama_mcp_tray.server"], "env": {}}
+            "ollama": {
+                "type": "stdio",
+                "command": sys.executable,
+                "args": ["-I", "-m", "ollama_mcp_tray.server"],
+                "env": {},
+            }
         }
     }
     if os.name == "posix":
@@ -95,9 +103,9 @@ def test_an_entry_whose_interpreter_was_deleted_is_stale_and_repair_points_it_he
     document["mcpServers"]["ollama"] = gone_venv
     (tmp_path / ".claude.json").write_text(json.dumps(document), encoding="utf-8")
     assert registrar.status(USER).state is State.STALE
-    [(status, action)] = registrar.repair()
-    assert action == "restored (was ours-stale)"
-    assert status.state is State.CURRENT
+    [outcome] = registrar.repair()
+    assert outcome.kind is RepairKind.REPOINTED
+    assert outcome.after.state is State.CURRENT
     assert read(tmp_path / ".claude.json")["mcpServers"]["ollama"]["command"] == sys.executable
 
 
@@ -105,8 +113,8 @@ def test_repair_brings_back_a_vanished_registration_but_not_a_disabled_one(tmp_p
     registrar.enable(USER)
     # Claude Code rewrote the file without our entry.
     (tmp_path / ".claude.json").write_text('{"numStartups": 9}', encoding="utf-8")
-    [(_, action)] = registrar.repair()
-    assert action == "restored (was absent)"
+    [outcome] = registrar.repair()
+    assert outcome.kind is RepairKind.RESTORED
     assert read(tmp_path / ".claude.json")["numStartups"] == 9
     registrar.disable(USER)
     assert registrar.repair() == []
@@ -281,3 +289,105 @@ def test_a_long_lived_registrar_lets_go_of_its_last_write_once_it_is_old(tmp_pat
     registrar.status(USER)
     assert not registrar._written  # ...but not past its time, even when only the status is looked at
     assert registrar.disable(USER).state is State.ABSENT
+
+
+# ---- issue 8: the isolated launch, the portable project command, what enable created ----------------------
+OLD_ENTRY = {"type": "stdio", "command": sys.executable, "args": ["-m", "ollama_mcp_tray.server"], "env": {}}
+
+
+def test_an_entry_written_before_isolated_mode_is_ours_but_out_of_date_and_repair_upgrades_it(tmp_path, registrar):
+    registrar.enable(USER)
+    (tmp_path / ".claude.json").write_text(json.dumps({"mcpServers": {"ollama": OLD_ENTRY}}), encoding="utf-8")
+    before = registrar.status(USER)
+    assert (before.state, before.up_to_date) == (State.CURRENT, False)
+    [outcome] = registrar.repair()
+    assert outcome.kind is RepairKind.UPDATED
+    assert outcome.changes == {Change.LAUNCH}
+    assert read(tmp_path / ".claude.json")["mcpServers"]["ollama"]["args"] == ["-I", "-m", "ollama_mcp_tray.server"]
+    assert registrar.repair()[0].kind is RepairKind.UNCHANGED
+
+
+def test_a_project_entry_uses_the_portable_command_while_user_and_local_stay_absolute():
+    assert build_entry(LAUNCH, {}, Scope.PROJECT)["command"] == "${OLLAMA_MCP_SERVER:-ollama-mcp-server}"
+    assert build_entry(LAUNCH, {}, Scope.PROJECT)["args"] == []
+    for scope in (Scope.USER, Scope.LOCAL):
+        assert build_entry(LAUNCH, {}, scope)["command"] == sys.executable
+
+
+def test_variables_expand_as_claude_code_expands_them():
+    env = {"SET": "/opt/x", "EMPTY": ""}
+    assert expand_variables("${SET:-y}", env) == "/opt/x"
+    assert expand_variables("${UNSET:-ollama-mcp-server}", env) == "ollama-mcp-server"
+    assert expand_variables("${EMPTY:-y}", env) == ""  # Claude Code 2.1.330: a set variable wins, even empty
+    assert expand_variables("${UNSET}", env) == "${UNSET}"
+
+
+def test_the_portable_command_is_current_where_it_resolves_and_repair_leaves_it_alone_where_not(
+    tmp_path, registrar, monkeypatch
+):
+    project = tmp_path / "proj"
+    project.mkdir()
+    target = Target(Scope.PROJECT, "ollama", project)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.delenv("OLLAMA_MCP_SERVER", raising=False)
+    assert registrar.enable(target).state is State.STALE
+    text = (project / ".mcp.json").read_bytes()
+    [outcome] = registrar.repair()
+    assert outcome.kind is RepairKind.UNRESOLVED
+    assert (project / ".mcp.json").read_bytes() == text
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ollama-mcp-server").symlink_to(Path(sys.executable).parent / "ollama-mcp-server")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    status = registrar.status(target)
+    assert (status.state, status.up_to_date) == (State.CURRENT, True)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setenv("OLLAMA_MCP_SERVER", str(bin_dir / "ollama-mcp-server"))
+    assert registrar.status(target).state is State.CURRENT
+
+
+def test_disable_removes_the_mcp_json_approval_file_and_folder_that_enable_created(tmp_path, registrar):
+    project = tmp_path / "proj"
+    project.mkdir()
+    target = Target(Scope.PROJECT, "ollama", project)
+    registrar.enable(target, approve=True)
+    assert (project / ".mcp.json").is_file() and (project / ".claude" / "settings.local.json").is_file()
+    registrar.disable(target)
+    assert list(project.iterdir()) == []
+
+
+def test_disable_keeps_an_empty_mcp_json_approval_list_and_folder_the_user_had(tmp_path, registrar):
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".mcp.json").write_text('{"mcpServers": {}}', encoding="utf-8")
+    (project / ".claude" / "settings.local.json").write_text('{"enabledMcpjsonServers": []}', encoding="utf-8")
+    target = Target(Scope.PROJECT, "ollama", project)
+    registrar.enable(target, approve=True)
+    registrar.disable(target)
+    assert read(project / ".mcp.json") == {"mcpServers": {}}
+    assert read(project / ".claude" / "settings.local.json") == {"enabledMcpjsonServers": []}
+
+
+def test_disable_drops_the_approval_list_it_added_to_the_users_file_and_keeps_the_file(tmp_path, registrar):
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    (project / ".claude" / "settings.local.json").write_text('{"permissions": {"allow": []}}', encoding="utf-8")
+    target = Target(Scope.PROJECT, "ollama", project)
+    registrar.enable(target, approve=True)
+    registrar.disable(target)
+    assert read(project / ".claude" / "settings.local.json") == {"permissions": {"allow": []}}
+    assert not (project / ".mcp.json").exists()
+
+
+def test_a_created_mcp_json_the_user_added_to_stays(tmp_path, registrar):
+    project = tmp_path / "proj"
+    project.mkdir()
+    target = Target(Scope.PROJECT, "ollama", project)
+    registrar.enable(target, approve=True)
+    document = read(project / ".mcp.json")
+    document["mcpServers"]["github"] = {"command": "gh-mcp"}
+    (project / ".mcp.json").write_text(json.dumps(document), encoding="utf-8")
+    (project / ".claude" / "notes.txt").write_text("mine", encoding="utf-8")
+    registrar.disable(target)
+    assert read(project / ".mcp.json") == {"mcpServers": {"github": {"command": "gh-mcp"}}}
+    assert sorted(p.name for p in (project / ".claude").iterdir()) == ["notes.txt"]  # the folder stays for it
