@@ -22,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
+from .arguments import STRICT, KeepAlive, NumCtx, NumPredict, OllamaOptions, Seed, Temperature, Think
 from .config import ServerConfig
 from .descriptions import write_model_cache
 from .errors import ConfigError, OllamaError
@@ -45,30 +46,35 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.5  # progress while the model loads: well inside the "at least once a second" promise
 TOKEN_REPORT_S = 0.2  # at most this often while tokens stream
 
-Think = bool | Literal["low", "medium", "high"]
 Format = Literal["json"] | dict[str, Any]
 
 
 class ChatMessage(BaseModel):
+    model_config = STRICT
+
     role: Literal["system", "user", "assistant", "tool"]
     content: str
     images: list[str] | None = Field(None, description="Base64-encoded images, for vision models.")
     tool_name: str | None = Field(None, description="For role 'tool': the tool whose result this is.")
 
 
+# Argument types: strict and bounded (arguments.py); the SDK reads the descriptions into the inputSchema.
 ModelArg = Annotated[str | None, Field(description="Ollama model, e.g. 'qwen2.5-coder:3b'. Omit for the default.")]
 SystemArg = Annotated[str | None, Field(description="System prompt.")]
-TemperatureArg = Annotated[float | None, Field(ge=0, description="Sampling temperature; 0 for deterministic.")]
-NumCtxArg = Annotated[int | None, Field(gt=0, description="Context window in tokens.")]
-NumPredictArg = Annotated[int | None, Field(description="Most tokens to generate (-1: no limit).")]
-SeedArg = Annotated[int | None, Field(description="Random seed, for repeatable answers.")]
+TemperatureArg = Annotated[Temperature | None, Field(description="Sampling temperature, 0 to 2; 0 for deterministic.")]
+NumCtxArg = Annotated[NumCtx | None, Field(description="Context window in tokens.")]
+NumPredictArg = Annotated[
+    NumPredict | None, Field(description="Most tokens to generate (-1: no limit, -2: fill the context).")
+]
+SeedArg = Annotated[Seed | None, Field(description="Random seed, for repeatable answers.")]
 StopArg = Annotated[list[str] | None, Field(description="Stop sequences.")]
 FormatArg = Annotated[Format | None, Field(description="'json', or a JSON schema the answer must follow.")]
 ThinkArg = Annotated[Think | None, Field(description="Ask a thinking model to reason first (true/false/level).")]
 KeepAliveArg = Annotated[
-    str | int | None, Field(description="How long the model stays loaded after: '5m', '1h', seconds, 0 unloads.")
+    KeepAlive | None,
+    Field(description="How long the model stays loaded after: '5m', '1h', seconds; 0 unloads, negative: forever."),
 ]
-OptionsArg = Annotated[dict[str, Any] | None, Field(description="Other Ollama options (top_k, top_p, ...).")]
+OptionsArg = Annotated[OllamaOptions | None, Field(description="Other Ollama options (top_k, top_p, ...).")]
 
 
 @dataclass
@@ -164,8 +170,8 @@ def _ms(value: Any) -> float:
     return round(value / 1e6, 3) if isinstance(value, int | float) else 0.0
 
 
-def _options(**values: Any) -> dict[str, Any]:
-    extra = values.pop("options", None) or {}
+def _options(options: OllamaOptions | None = None, **values: Any) -> dict[str, Any]:
+    extra = options.wire() if options is not None else {}
     return {**extra, **{k: v for k, v in values.items() if v is not None}}
 
 
