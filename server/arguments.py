@@ -12,7 +12,9 @@ with pydantic's help-link line. Here:
   between 0 and 2 (got 1e+308)".
 
 New tools get the strict model and the plain messages by being registered on `OllamaMCPServer`; they adopt
-the bounds by annotating their parameters with these types.
+the bounds by annotating their parameters with these types. Strict mode takes JSON's own types only: a
+parameter typed as an Enum, datetime, UUID or Path (which lax mode builds from a string) needs a Literal or str
+type instead, or `Field(strict=False)` on that one parameter.
 """
 
 from __future__ import annotations

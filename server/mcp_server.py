@@ -3,9 +3,9 @@
 What the SDK 2.3 does by default, and what the specification (2025-11-25, the newest handshake revision the
 SDK negotiates) asks for instead:
 
-* `prompts/get` with an unknown name, or without a required argument: the SDK raises a ValueError, which its
-  dispatcher sends as JSON-RPC error code 0. The specification wants -32602 (Invalid params); a prompt that
-  fails while rendering is an internal error, -32603.
+* `prompts/get` with an unknown name, without a required argument or with one its function refuses: the SDK
+  raises a ValueError, which its dispatcher sends as JSON-RPC error code 0. The specification wants -32602
+  (Invalid params); a prompt that fails while rendering is an internal error, -32603.
 * `tools/call` with an unknown name: the SDK answers a tool result with isError. The specification reports
   an error in *finding* the tool as a protocol error (-32602); only errors from the tool itself, argument
   validation included (SEP-1303), are tool results with isError, so the model can read and correct them.
@@ -88,4 +88,19 @@ class OllamaMCPServer(MCPServer[Any]):
         except MCPError:
             raise
         except ValueError as exc:
+            invalid = _argument_error(exc, {a.name for a in prompt.arguments or []})
+            if invalid is not None:
+                # The prompt function's own validation (validate_call) refused an argument: Invalid params.
+                raise MCPError(code=INVALID_PARAMS, message=plain_message(f"prompt {name}", invalid, {})) from exc
             raise MCPError(code=INTERNAL_ERROR, message=f"Prompt {name} failed: {exc}") from exc
+
+
+def _argument_error(exc: BaseException, names: set[str]) -> ValidationError | None:
+    """The ValidationError behind a prompt failure when it is about the prompt's own arguments."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ValidationError):
+            errors = seen.errors(include_url=False)
+            return seen if errors and all(e["loc"] and e["loc"][0] in names for e in errors) else None
+        seen = seen.__cause__
+    return None

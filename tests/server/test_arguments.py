@@ -38,6 +38,10 @@ async def test_a_prompt_without_its_required_argument_is_invalid_params_and_a_go
     def review(code: str) -> str:
         return f"Review this: {code}"
 
+    @server.prompt(name="repeat")
+    def repeat(count: int) -> str:
+        return "again " * count
+
     @server.prompt(name="broken")
     def broken() -> str:
         raise RuntimeError("boom")
@@ -48,9 +52,14 @@ async def test_a_prompt_without_its_required_argument_is_invalid_params_and_a_go
         rendered = await client.get_prompt("review", {"code": "x = 1"})
         with pytest.raises(MCPError) as failing:
             await client.get_prompt("broken")
+        with pytest.raises(MCPError) as refused:
+            await client.get_prompt("repeat", {"count": "many"})
     assert missing.value.code == INVALID_PARAMS and "code" in missing.value.message
     assert "x = 1" in rendered.messages[0].content.text
     assert failing.value.code == -32603  # an internal error, not JSON-RPC code 0
+    assert refused.value.code == INVALID_PARAMS
+    assert "count: Input should be a valid integer" in refused.value.message and '(got "many")' in refused.value.message
+    assert "pydantic" not in refused.value.message
 
 
 async def test_calling_an_unknown_tool_is_invalid_params(connect):
