@@ -107,3 +107,30 @@ async def test_a_server_that_does_not_speak_http_is_named_as_not_ollama():
     assert "not speak HTTP" in text and url in text and "OLLAMA_URL" in text
     for leak in LEAKS:
         assert leak not in text, (leak, text)
+
+
+def test_the_emulator_cuts_replies_as_a_crashing_ollama_does(ollama):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", ollama.port, timeout=5)
+    try:
+        ollama.faults.cut_reply = "mid"
+        connection.request("GET", "/api/tags")
+        response = connection.getresponse()
+        length = int(response.getheader("Content-Length") or 0)
+        assert response.status == 200 and length > 0
+        with pytest.raises(http.client.IncompleteRead) as cut:
+            response.read()
+        assert 0 < len(cut.value.partial) < length
+        connection.close()
+        ollama.faults.cut_reply = "before"
+        connection.request("GET", "/api/tags")
+        with pytest.raises(http.client.RemoteDisconnected):
+            connection.getresponse()
+        connection.close()
+        ollama.faults.reset()
+        connection.request("GET", "/api/tags")
+        with connection.getresponse() as response:
+            assert response.status == 200 and response.read()
+    finally:
+        connection.close()
