@@ -15,6 +15,7 @@ from ._version import __version__
 from .config import ServerConfig
 from .descriptions import STATIC, generation_description, read_model_cache, write_model_cache
 from .errors import ConfigError, OllamaError
+from .mcp_server import OllamaMCPServer
 from .ollama_client import OllamaClient
 from .paths import AppPaths
 from .tools import ToolContext, build_tools
@@ -79,7 +80,7 @@ def build_server(
             if tc.usage is not None:
                 tc.usage.close()
 
-    server: MCPServer[Any] = MCPServer(
+    server: MCPServer[Any] = OllamaMCPServer(
         name="ollama",
         title="Ollama (local models)",
         version=__version__,
