@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CHILD_ARGUMENT = "_connection-test"  # the frozen app's way to run the tray's connection-test child
+from .launch import CHILD_ARGUMENT
 
 
 def main(argv: Sequence[str] | None = None) -> int:

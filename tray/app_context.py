@@ -11,7 +11,8 @@ from ollama_mcp_tray.server.config import ServerConfig, resolve_config
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings, load_settings
 
-from .registration import ClaudeHome, Registrar, ServerLaunch, entry_env
+from .launch import ServerLaunch
+from .registration import ClaudeHome, Registrar, entry_env
 from .safe_edit import SafeEditor
 
 

@@ -14,31 +14,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from .desktop_install import render_desktop_entry
+from .launch import APP_ID, tray_command
 from .safe_edit import write_atomic
 
-APP_ID = "ollama-mcp-tray"
 LAUNCH_AGENT_LABEL = "io.github.ollama-mcp-tray"
 RUN_VALUE_NAME = "OllamaMcpTray"
 _RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 
 
-def tray_command(executable: str = sys.executable, frozen: bool = bool(getattr(sys, "frozen", False))) -> list[str]:
-    """The absolute command that starts the tray: the frozen binary, or this interpreter with `-m`."""
-    if frozen:
-        return [executable]
-    exe = Path(executable)
-    # pythonw.exe starts without a console window on Windows.
-    windowless = exe.with_name("pythonw.exe")
-    if exe.name.lower() == "python.exe" and windowless.exists():
-        exe = windowless
-    return [str(exe), "-m", "ollama_mcp_tray.tray"]
-
-
 def desktop_entry(command: Sequence[str]) -> str:
     """The XDG autostart file's text: the app's desktop entry, marked for autostart."""
-    # Imported here: desktop_install imports tray_command from this module.
-    from .desktop_install import render_desktop_entry
-
     return render_desktop_entry(command, extra={"X-GNOME-Autostart-enabled": "true"})
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .__main__ import CHILD_ARGUMENT
+from .launch import child_command
 
 DEFAULT_TIMEOUT = 30.0
 _DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -41,13 +41,6 @@ def expand_env(value: str, env: Mapping[str, str]) -> str:
     'http://x:2'
     """
     return _DEFAULTED.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
-
-
-def child_command(python: str = sys.executable) -> list[str]:
-    """How to start the test's child: a frozen app has no `-m`, so it takes a hidden argument instead."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, CHILD_ARGUMENT]
-    return [python, "-m", "ollama_mcp_tray.tray.connection_test"]
 
 
 def run_connection_test(

@@ -21,9 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .autostart import tray_command
+from .launch import APP_ID, tray_command
 
-APP_ID = "ollama-mcp-tray"
 ICON_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 _CACHE_TOOL_TIMEOUT_S = 20.0
 

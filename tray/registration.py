@@ -29,9 +29,9 @@ from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
 from .claude_config import MISSING, Document, DocumentError, Splice, get_value, parse_document, render_document
 from .config_errors import ConfigFileRefused, ForeignEntryError
+from .launch import SERVER_MODULE, ServerLaunch
 from .safe_edit import SafeEditor
 
-SERVER_MODULE = "ollama_mcp_tray.server"
 RECORD_NAME = "registrations.json"
 REUSE_SECONDS = 10.0
 """How long the document of our own last write stays at hand for the next edit of that file."""
@@ -72,21 +72,6 @@ class ClaudeHome:
     def claude_md(self) -> Path:
         """The user's own memory file, read by Claude Code in every project."""
         return self.config_dir / "CLAUDE.md"
-
-
-@dataclass(frozen=True)
-class ServerLaunch:
-    """How Claude Code must start our server: an absolute command, since it spawns with a minimal PATH."""
-
-    command: str
-    args: tuple[str, ...]
-
-    @classmethod
-    def current(cls) -> ServerLaunch:
-        """The interpreter running us (kept as a path, not resolved: a venv's python is a symlink on purpose)."""
-        if getattr(sys, "frozen", False):
-            return cls(sys.executable, ("serve",))
-        return cls(os.path.abspath(sys.executable), ("-m", SERVER_MODULE))
 
 
 @dataclass(frozen=True)

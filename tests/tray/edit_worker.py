@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.tray.claude_config import Document
-from ollama_mcp_tray.tray.registration import ClaudeHome, Registrar, Scope, ServerLaunch, Target
+from ollama_mcp_tray.tray.launch import ServerLaunch
+from ollama_mcp_tray.tray.registration import ClaudeHome, Registrar, Scope, Target
 from ollama_mcp_tray.tray.safe_edit import SafeEditor
 
 

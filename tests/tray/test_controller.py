@@ -31,8 +31,9 @@ from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.autostart import Autostart
 from ollama_mcp_tray.tray.controller import Controller
 from ollama_mcp_tray.tray.icon import TrayIcon
+from ollama_mcp_tray.tray.launch import ServerLaunch
 from ollama_mcp_tray.tray.monitor import PollPolicy
-from ollama_mcp_tray.tray.registration import ClaudeHome, Scope, ServerLaunch, Target
+from ollama_mcp_tray.tray.registration import ClaudeHome, Scope, Target
 from tests.desktop_session import wait_for
 from tests.ollama_emulator import OLLAMA_VERSION, OllamaEmulator
 from tests.tray.headless_pystray import HeadlessIcon, click, find_item, headless_pystray, texts

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.tray.config_errors import ConfigFileRefused, ForeignEntryError
+from ollama_mcp_tray.tray.launch import ServerLaunch
 from ollama_mcp_tray.tray.registration import (
     REUSE_SECONDS,
     ClaudeHome,
     Registrar,
     Scope,
-    ServerLaunch,
     State,
     Target,
     build_entry,
