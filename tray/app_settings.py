@@ -16,7 +16,7 @@ from ollama_mcp_tray.server.config import normalize_url
 from ollama_mcp_tray.server.errors import ConfigError
 from ollama_mcp_tray.server.settings import Settings, read_settings_document, settings_from_dict
 
-from .safe_edit import write_atomic
+from .configfile.safe_edit import write_atomic
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

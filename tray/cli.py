@@ -32,7 +32,7 @@ from ollama_mcp_tray.server.errors import ConfigError, OllamaError, OllamaMcpErr
 from . import claude_md
 from .app_context import AppContext
 from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
-from .config_errors import ConcurrentEditError, ForeignEntryError
+from .configfile.errors import ConcurrentEditError, ForeignEntryError
 from .registration import RegistrationStatus, Scope, Target
 
 if TYPE_CHECKING:

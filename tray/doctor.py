@@ -23,7 +23,7 @@ from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
 from .claude_cli import find_claude, mcp_get
-from .config_errors import ConfigFileRefused
+from .configfile.errors import ConfigFileRefused
 from .registration import RegistrationStatus, Scope, State, read_document
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.

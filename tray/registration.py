@@ -27,10 +27,18 @@ from ollama_mcp_tray.server.config import normalize_url
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
-from .claude_config import MISSING, Document, DocumentError, Splice, get_value, parse_document, render_document
-from .config_errors import ConfigFileRefused, ForeignEntryError
+from .configfile.errors import ConfigFileRefused, ForeignEntryError
+from .configfile.json_document import (
+    MISSING,
+    Document,
+    DocumentError,
+    Splice,
+    get_value,
+    parse_document,
+    render_document,
+)
+from .configfile.safe_edit import SafeEditor
 from .launch import SERVER_MODULE, ServerLaunch
-from .safe_edit import SafeEditor
 
 RECORD_NAME = "registrations.json"
 REUSE_SECONDS = 10.0

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from ollama_mcp_tray.tray import claude_md
 from ollama_mcp_tray.tray.claude_md import BEGIN, END, add_section, remove_section, section
-from ollama_mcp_tray.tray.safe_edit import SafeEditor
+from ollama_mcp_tray.tray.configfile.safe_edit import SafeEditor
 
 BLOCK = section("ollama", "qwen2.5-coder:3b")
 user_texts = st.text(alphabet=st.characters(blacklist_characters="<"), max_size=200).map(

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings
-from ollama_mcp_tray.tray.config_errors import ConfigFileRefused, ForeignEntryError
+from ollama_mcp_tray.tray.configfile.errors import ConfigFileRefused, ForeignEntryError
 from ollama_mcp_tray.tray.launch import ServerLaunch
 from ollama_mcp_tray.tray.registration import (
     REUSE_SECONDS,
@@ -29,7 +29,7 @@ from ollama_mcp_tray.tray.registration import (
     is_ours,
     project_key,
 )
-from tests.tray.test_claude_config import claude_documents
+from tests.tray.configfile.test_claude_config import claude_documents
 
 LAUNCH = ServerLaunch(sys.executable, ("-m", "ollama_mcp_tray.server"))
 USER = Target(Scope.USER, "ollama")

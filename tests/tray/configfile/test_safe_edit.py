@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray.claude_config import Document, set_member
-from ollama_mcp_tray.tray.config_errors import ConcurrentEditError, ConfigFileRefused
-from ollama_mcp_tray.tray.safe_edit import STALE_TEMP_AGE, SafeEditor, file_lock, temp_name, write_atomic
+from ollama_mcp_tray.tray.configfile.errors import ConcurrentEditError, ConfigFileRefused
+from ollama_mcp_tray.tray.configfile.json_document import Document, set_member
+from ollama_mcp_tray.tray.configfile.safe_edit import STALE_TEMP_AGE, SafeEditor, file_lock, temp_name, write_atomic
 
 WORKER = str(Path(__file__).with_name("edit_worker.py"))
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX modes and signals")
@@ -120,8 +120,9 @@ def test_a_lock_held_too_long_is_reported_not_waited_on_forever(tmp_path):
             [
                 sys.executable,
                 "-c",
-                "import sys; from pathlib import Path; from ollama_mcp_tray.tray.safe_edit import file_lock\n"
-                "from ollama_mcp_tray.tray.config_errors import ConcurrentEditError\n"
+                "import sys; from pathlib import Path\n"
+                "from ollama_mcp_tray.tray.configfile.safe_edit import file_lock\n"
+                "from ollama_mcp_tray.tray.configfile.errors import ConcurrentEditError\n"
                 "try:\n  with file_lock(Path(sys.argv[1]), timeout=0.2): sys.exit(0)\n"
                 "except ConcurrentEditError: sys.exit(7)",
                 str(lock),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ollama_mcp_tray.tray.claude_config import (
+from ollama_mcp_tray.tray.configfile.json_document import (
     MISSING,
     Document,
     DocumentError,

@@ -38,8 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .claude_config import DocumentError, Splice
-from .config_errors import ConcurrentEditError, ConfigFileRefused
+from .errors import ConcurrentEditError, ConfigFileRefused
+from .json_document import DocumentError, Splice
 
 Edit = Callable[[str | None], str | Splice | None]
 """Given the current text (None: no file), the new text, or the span of it to change (None: leave the file

@@ -14,10 +14,10 @@ import threading
 from pathlib import Path
 
 from ollama_mcp_tray.server.paths import AppPaths
-from ollama_mcp_tray.tray.claude_config import Document
+from ollama_mcp_tray.tray.configfile.json_document import Document
+from ollama_mcp_tray.tray.configfile.safe_edit import SafeEditor
 from ollama_mcp_tray.tray.launch import ServerLaunch
 from ollama_mcp_tray.tray.registration import ClaudeHome, Registrar, Scope, Target
-from ollama_mcp_tray.tray.safe_edit import SafeEditor
 
 
 def editor(data_dir: Path) -> SafeEditor:
