@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from ollama_mcp_tray.server.errors import ConfigError, OllamaError, OllamaMcpError
 
-from . import claude_md
 from .app_context import AppContext
 from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
+from .clients import claude_md
+from .clients.registrar import RegistrationStatus, Scope, Target
 from .configfile.errors import ConcurrentEditError, ForeignEntryError
-from .registration import RegistrationStatus, Scope, Target
 
 if TYPE_CHECKING:
     from .doctor import Check

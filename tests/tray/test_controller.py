@@ -26,14 +26,16 @@ import pytest
 
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.usage import UsageRecord, append_usage
-from ollama_mcp_tray.tray import claude_md, dialogs
+from ollama_mcp_tray.tray import dialogs
 from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.autostart import Autostart
+from ollama_mcp_tray.tray.clients import claude_md
+from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
+from ollama_mcp_tray.tray.clients.registrar import Scope, Target
 from ollama_mcp_tray.tray.controller import Controller
 from ollama_mcp_tray.tray.icon import TrayIcon
 from ollama_mcp_tray.tray.launch import ServerLaunch
 from ollama_mcp_tray.tray.monitor import PollPolicy
-from ollama_mcp_tray.tray.registration import ClaudeHome, Scope, Target
 from tests.desktop_session import wait_for
 from tests.ollama_emulator import OLLAMA_VERSION, OllamaEmulator
 from tests.tray.headless_pystray import HeadlessIcon, click, find_item, headless_pystray, texts

@@ -14,10 +14,11 @@ import threading
 from pathlib import Path
 
 from ollama_mcp_tray.server.paths import AppPaths
+from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
+from ollama_mcp_tray.tray.clients.registrar import Registrar, Scope, Target
 from ollama_mcp_tray.tray.configfile.json_document import Document
 from ollama_mcp_tray.tray.configfile.safe_edit import SafeEditor
 from ollama_mcp_tray.tray.launch import ServerLaunch
-from ollama_mcp_tray.tray.registration import ClaudeHome, Registrar, Scope, Target
 
 
 def editor(data_dir: Path) -> SafeEditor:

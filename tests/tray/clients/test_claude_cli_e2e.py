@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray.claude_cli import find_claude
+from ollama_mcp_tray.tray.clients.claude_cli import find_claude
 
 pytestmark = pytest.mark.claude
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 LOCAL_CLAUDE = REPO / ".tools" / "claude" / "node_modules" / ".bin" / "claude"
 
 

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -27,8 +27,8 @@ from ollama_mcp_tray.server.config import normalize_url
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
-from .configfile.errors import ConfigFileRefused, ForeignEntryError
-from .configfile.json_document import (
+from ..configfile.errors import ConfigFileRefused, ForeignEntryError
+from ..configfile.json_document import (
     MISSING,
     Document,
     DocumentError,
@@ -37,8 +37,10 @@ from .configfile.json_document import (
     parse_document,
     render_document,
 )
-from .configfile.safe_edit import SafeEditor
-from .launch import SERVER_MODULE, ServerLaunch
+from ..configfile.safe_edit import SafeEditor
+from ..launch import SERVER_MODULE, ServerLaunch
+from .claude_code import ClaudeHome, choose_project_key, project_key
+from .claude_code import norm_key as _norm_key
 
 RECORD_NAME = "registrations.json"
 REUSE_SECONDS = 10.0
@@ -56,30 +58,6 @@ class State(str, Enum):
     CURRENT = "ours-current"
     STALE = "ours-stale"  # ours, but its command no longer exists (a deleted virtualenv, a moved app)
     FOREIGN = "foreign"  # another server under our name
-
-
-@dataclass(frozen=True)
-class ClaudeHome:
-    """Where Claude Code keeps this user's config."""
-
-    config_dir: Path
-    config_file: Path
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, home: Path | None = None) -> ClaudeHome:
-        """Honour CLAUDE_CONFIG_DIR as Claude Code does: it moves both ~/.claude and ~/.claude.json."""
-        env = os.environ if env is None else env
-        custom = env.get("CLAUDE_CONFIG_DIR", "").strip()
-        if custom:
-            folder = Path(custom).expanduser()
-            return cls(config_dir=folder, config_file=folder / ".claude.json")
-        home = home or Path.home()
-        return cls(config_dir=home / ".claude", config_file=home / ".claude.json")
-
-    @property
-    def claude_md(self) -> Path:
-        """The user's own memory file, read by Claude Code in every project."""
-        return self.config_dir / "CLAUDE.md"
 
 
 @dataclass(frozen=True)
@@ -177,31 +155,6 @@ def classify(entry: Any, launch: ServerLaunch) -> State:
     if not is_ours(entry, launch):
         return State.FOREIGN
     return State.CURRENT if command_exists(entry["command"]) else State.STALE
-
-
-def _norm_key(key: str, windows: bool) -> str:
-    if not windows:
-        return key
-    return key.replace("\\", "/").rstrip("/").casefold()
-
-
-def project_key(folder: Path, windows: bool = sys.platform == "win32") -> str:
-    """The key Claude Code gives a project in ~/.claude.json: the real path of its git root, or of the folder
-    itself outside git; on Windows with forward slashes."""
-    real = Path(os.path.realpath(folder))
-    for candidate in (real, *real.parents):
-        if (candidate / ".git").exists():
-            real = candidate
-            break
-    return str(real).replace("\\", "/") if windows else str(real)
-
-
-def choose_project_key(existing: Iterable[str], wanted: str, windows: bool) -> str:
-    """An existing key naming the same folder (on Windows: any case, either slash), else `wanted`."""
-    if not windows:
-        return wanted
-    norm = _norm_key(wanted, True)
-    return next((key for key in existing if _norm_key(key, True) == norm), wanted)
 
 
 def _empty_as_object(text: str | None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .configfile.safe_edit import SafeEditor
+from ..configfile.safe_edit import SafeEditor
 
 BEGIN = "<!-- ollama-mcp-tray:begin (added by Ollama MCP Tray; `ollama-mcp-tray claude-md --remove` removes it) -->"
 END = "<!-- ollama-mcp-tray:end -->"

@@ -13,22 +13,20 @@ from hypothesis import strategies as st
 
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings
-from ollama_mcp_tray.tray.configfile.errors import ConfigFileRefused, ForeignEntryError
-from ollama_mcp_tray.tray.launch import ServerLaunch
-from ollama_mcp_tray.tray.registration import (
+from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome, choose_project_key, project_key
+from ollama_mcp_tray.tray.clients.registrar import (
     REUSE_SECONDS,
-    ClaudeHome,
     Registrar,
     Scope,
     State,
     Target,
     build_entry,
-    choose_project_key,
     classify,
     entry_env,
     is_ours,
-    project_key,
 )
+from ollama_mcp_tray.tray.configfile.errors import ConfigFileRefused, ForeignEntryError
+from ollama_mcp_tray.tray.launch import ServerLaunch
 from tests.tray.configfile.test_claude_config import claude_documents
 
 LAUNCH = ServerLaunch(sys.executable, ("-m", "ollama_mcp_tray.server"))

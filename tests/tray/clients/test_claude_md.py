@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ollama_mcp_tray.tray import claude_md
-from ollama_mcp_tray.tray.claude_md import BEGIN, END, add_section, remove_section, section
+from ollama_mcp_tray.tray.clients import claude_md
+from ollama_mcp_tray.tray.clients.claude_md import BEGIN, END, add_section, remove_section, section
 from ollama_mcp_tray.tray.configfile.safe_edit import SafeEditor
 
 BLOCK = section("ollama", "qwen2.5-coder:3b")
