@@ -14,10 +14,10 @@ from ollama_mcp_tray.server.logs import setup_logging
 
 from . import backend
 from .app_context import AppContext
-from .autostart import Autostart
 from .controller import Controller
+from .desktop.autostart import Autostart
+from .desktop.single_instance import AlreadyRunning, InstanceLock
 from .icon import TrayIcon, TrayUnavailable, load_pystray
-from .single_instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("ollama_mcp_tray.tray")
 

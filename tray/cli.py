@@ -233,7 +233,7 @@ def cmd_disable(args: argparse.Namespace, ctx: AppContext) -> int:
 
 @command("install-desktop", "add the app to the desktop's menu (Linux: .desktop entry and icons)")
 def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .desktop_install import install_desktop
+    from .desktop.menu_entry import install_desktop
 
     result = install_desktop()
     for path in result.changed:
@@ -246,8 +246,8 @@ def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
 
 @command("uninstall-desktop", "remove the app's menu entry, icons and login item")
 def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .autostart import Autostart
-    from .desktop_install import uninstall_desktop
+    from .desktop.autostart import Autostart
+    from .desktop.menu_entry import uninstall_desktop
 
     result = uninstall_desktop()
     for path in result.changed:

@@ -31,17 +31,18 @@ from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
-from . import app_settings, dialogs
+from . import app_settings
 from . import menu_model as mm
 from .app_context import AppContext
-from .autostart import Autostart
 from .clients import claude_md
 from .clients.registrar import RegistrationStatus, Scope, State, Target
 from .connection_test import run_connection_test
+from .desktop import dialogs
+from .desktop.autostart import Autostart
+from .desktop.ollama_process import find_ollama, start_ollama
 from .guard import Guard, Repair
 from .icon import View
 from .monitor import Monitor, OllamaPoller, PollPolicy, is_down
-from .ollama_process import find_ollama, start_ollama
 from .state import ClaudeState, ProjectRegistration, TrayState
 
 log = logging.getLogger(__name__)

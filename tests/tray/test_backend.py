@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ollama_mcp_tray.tray import backend
-from tests.tray.test_single_instance import start_holder
+from tests.tray.desktop.test_single_instance import start_holder
 
 
 def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -26,13 +26,13 @@ import pytest
 
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.usage import UsageRecord, append_usage
-from ollama_mcp_tray.tray import dialogs
 from ollama_mcp_tray.tray.app_context import AppContext
-from ollama_mcp_tray.tray.autostart import Autostart
 from ollama_mcp_tray.tray.clients import claude_md
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
 from ollama_mcp_tray.tray.clients.registrar import Scope, Target
 from ollama_mcp_tray.tray.controller import Controller
+from ollama_mcp_tray.tray.desktop import dialogs
+from ollama_mcp_tray.tray.desktop.autostart import Autostart
 from ollama_mcp_tray.tray.icon import TrayIcon
 from ollama_mcp_tray.tray.launch import ServerLaunch
 from ollama_mcp_tray.tray.monitor import PollPolicy

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from ollama_mcp_tray.tray.ollama_process import find_ollama, start_ollama
+from ollama_mcp_tray.tray.desktop.ollama_process import find_ollama, start_ollama
 
 FAKE_OLLAMA = """#!/bin/sh
 echo "args: $*"

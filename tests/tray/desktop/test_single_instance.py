@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray.single_instance import AlreadyRunning, InstanceLock
+from ollama_mcp_tray.tray.desktop.single_instance import AlreadyRunning, InstanceLock
 
 HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from ollama_mcp_tray.tray.single_instance import InstanceLock
+    from ollama_mcp_tray.tray.desktop.single_instance import InstanceLock
     with InstanceLock(Path(sys.argv[1])):
         print("locked", flush=True)
         sys.stdin.read()  # hold until the test closes our stdin or kills us

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .launch import APP_ID, tray_command
+from ..launch import APP_ID, tray_command
 
 ICON_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 _CACHE_TOOL_TIMEOUT_S = 20.0

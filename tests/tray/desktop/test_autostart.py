@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray.autostart import Autostart, desktop_entry, windows_command_line
+from ollama_mcp_tray.tray.desktop.autostart import Autostart, desktop_entry, windows_command_line
 from ollama_mcp_tray.tray.launch import tray_command
 
 COMMAND = ["/opt/my apps/python3", "-m", "ollama_mcp_tray.tray"]

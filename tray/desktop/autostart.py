@@ -14,9 +14,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .configfile.safe_edit import write_atomic
-from .desktop_install import render_desktop_entry
-from .launch import APP_ID, tray_command
+from ..configfile.safe_edit import write_atomic
+from ..launch import APP_ID, tray_command
+from .menu_entry import render_desktop_entry
 
 LAUNCH_AGENT_LABEL = "io.github.ollama-mcp-tray"
 RUN_VALUE_NAME = "OllamaMcpTray"
