@@ -20,7 +20,7 @@ APP_ID = "ollama-mcp-tray"
 
 SERVER_MODULE = "ollama_mcp_tray.server"
 TRAY_MODULE = "ollama_mcp_tray.tray"
-CHILD_MODULE = "ollama_mcp_tray.tray.connection_test"
+CHILD_MODULE = "ollama_mcp_tray.tray.gui.connection_test"
 SERVE_ARGUMENT = "serve"  # the frozen app's way to run the server
 CHILD_ARGUMENT = "_connection-test"  # the frozen app's way to run the tray's connection-test child
 

@@ -30,17 +30,17 @@ from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.clients import claude_md
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
 from ollama_mcp_tray.tray.clients.registrar import Scope, Target
-from ollama_mcp_tray.tray.controller import Controller
 from ollama_mcp_tray.tray.desktop import dialogs
 from ollama_mcp_tray.tray.desktop.autostart import Autostart
-from ollama_mcp_tray.tray.icon import TrayIcon
+from ollama_mcp_tray.tray.gui.controller import Controller
+from ollama_mcp_tray.tray.gui.icon import TrayIcon
+from ollama_mcp_tray.tray.gui.monitor import PollPolicy
 from ollama_mcp_tray.tray.launch import ServerLaunch
-from ollama_mcp_tray.tray.monitor import PollPolicy
 from tests.desktop_session import wait_for
 from tests.ollama_emulator import OLLAMA_VERSION, OllamaEmulator
-from tests.tray.headless_pystray import HeadlessIcon, click, find_item, headless_pystray, texts
+from tests.tray.gui.headless_pystray import HeadlessIcon, click, find_item, headless_pystray, texts
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EMULATOR = ROOT / "tests" / "ollama_emulator.py"
 FAST = PollPolicy(interval=5.0, probe=0.2, fast=0.1, fast_rounds=3, down_max=0.4)
 OTHER = {"numStartups": 3, "theme": "dark", "projects": {"/p": {"allowedTools": ["Bash"]}}}

@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ollama_mcp_tray.tray import backend
+from ollama_mcp_tray.tray.gui import backend
 from tests.tray.desktop.test_single_instance import start_holder
 
 
 def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ollama_mcp_tray.tray.app"],
+        [sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"],
         env=env,
         capture_output=True,
         text=True,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ollama_mcp_tray.server.errors import OllamaMcpError
 
-from .clients.registrar import Registrar, RegistrationStatus, Scope, State
+from ..clients.registrar import Registrar, RegistrationStatus, Scope, State
 
 log = logging.getLogger(__name__)
 

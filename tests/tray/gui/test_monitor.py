@@ -10,7 +10,7 @@ import pytest
 from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.errors import OllamaAuthError, OllamaUnreachable
 from ollama_mcp_tray.server.ollama_client import OllamaSnapshot
-from ollama_mcp_tray.tray.monitor import Check, Monitor, OllamaPoller, PollPolicy, Schedule, snapshot_key
+from ollama_mcp_tray.tray.gui.monitor import Check, Monitor, OllamaPoller, PollPolicy, Schedule, snapshot_key
 from tests.ollama_emulator import OllamaEmulator
 
 FAST = PollPolicy(interval=5.0, probe=0.2, fast=0.1, fast_rounds=2, down_max=0.8)

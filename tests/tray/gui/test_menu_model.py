@@ -10,8 +10,8 @@ import pytest
 from ollama_mcp_tray.server.errors import OllamaAuthError, OllamaUnreachable
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, OllamaSnapshot
 from ollama_mcp_tray.server.usage import UsageSummary
-from ollama_mcp_tray.tray import menu_model as mm
-from ollama_mcp_tray.tray.state import ClaudeState, IconState, ProjectRegistration, TrayState
+from ollama_mcp_tray.tray.gui import menu_model as mm
+from ollama_mcp_tray.tray.gui.state import ClaudeState, IconState, ProjectRegistration, TrayState
 
 URL = "http://127.0.0.1:11434"
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.timezone.utc)

@@ -31,15 +31,15 @@ from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
-from . import app_settings
+from .. import app_settings
+from ..app_context import AppContext
+from ..clients import claude_md
+from ..clients.registrar import RegistrationStatus, Scope, State, Target
+from ..desktop import dialogs
+from ..desktop.autostart import Autostart
+from ..desktop.ollama_process import find_ollama, start_ollama
 from . import menu_model as mm
-from .app_context import AppContext
-from .clients import claude_md
-from .clients.registrar import RegistrationStatus, Scope, State, Target
 from .connection_test import run_connection_test
-from .desktop import dialogs
-from .desktop.autostart import Autostart
-from .desktop.ollama_process import find_ollama, start_ollama
 from .guard import Guard, Repair
 from .icon import View
 from .monitor import Monitor, OllamaPoller, PollPolicy, is_down

@@ -12,11 +12,11 @@ import sys
 
 from ollama_mcp_tray.server.logs import setup_logging
 
+from ..app_context import AppContext
+from ..desktop.autostart import Autostart
+from ..desktop.single_instance import AlreadyRunning, InstanceLock
 from . import backend
-from .app_context import AppContext
 from .controller import Controller
-from .desktop.autostart import Autostart
-from .desktop.single_instance import AlreadyRunning, InstanceLock
 from .icon import TrayIcon, TrayUnavailable, load_pystray
 
 log = logging.getLogger("ollama_mcp_tray.tray")

@@ -1,7 +1,7 @@
 """ "Test connection": start the registered server the way Claude Code would, shake hands, list the models.
 
 The MCP SDK costs tens of megabytes once imported, and the tray runs all day, so the test runs in a child
-process (`python -m ollama_mcp_tray.tray.connection_test`): the tray passes the entry as JSON on stdin and
+process (`python -m ollama_mcp_tray.tray.gui.connection_test`): the tray passes the entry as JSON on stdin and
 reads one JSON result line from stdout. Only the child imports `mcp`.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .launch import child_command
+from ..launch import child_command
 
 DEFAULT_TIMEOUT = 30.0
 _DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -14,11 +14,11 @@ from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
 from ollama_mcp_tray.tray.clients.registrar import Scope, Target
-from ollama_mcp_tray.tray.controller import Controller
 from ollama_mcp_tray.tray.desktop.autostart import Autostart
-from ollama_mcp_tray.tray.icon import View
+from ollama_mcp_tray.tray.gui.controller import Controller
+from ollama_mcp_tray.tray.gui.icon import View
+from ollama_mcp_tray.tray.gui.monitor import PollPolicy
 from ollama_mcp_tray.tray.launch import ServerLaunch
-from ollama_mcp_tray.tray.monitor import PollPolicy
 from tests.desktop_session import wait_for
 from tests.ollama_emulator import OllamaEmulator
 

@@ -25,14 +25,14 @@ from PIL import Image, ImageChops, ImageStat
 from Xlib.error import XError
 
 from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaSnapshot
-from ollama_mcp_tray.tray import menu_model as mm
-from ollama_mcp_tray.tray.state import IconState, TrayState
+from ollama_mcp_tray.tray.gui import menu_model as mm
+from ollama_mcp_tray.tray.gui.state import IconState, TrayState
 from tests.desktop_session import DesktopSession, Rect, desktop_session, missing_tools, wait_for
 from tests.ollama_emulator import OllamaEmulator
 
 pytestmark = pytest.mark.desktop
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "icons"
+ASSETS = Path(__file__).resolve().parents[3] / "assets" / "icons"
 EXISTING_CLAUDE_JSON = {"numStartups": 7, "projects": {"/somewhere": {"allowedTools": []}}, "theme": "dark"}
 
 
@@ -87,7 +87,7 @@ def tray(tmp_path: Path, ollama: OllamaEmulator) -> Iterator[RunningTray]:
     (home / ".claude.json").write_text(json.dumps(EXISTING_CLAUDE_JSON, indent=2), encoding="utf-8")
     with desktop_session(tmp_path / "desktop") as desk:
         env = {"HOME": str(home), "OLLAMA_URL": ollama.url, "PYSTRAY_BACKEND": "gtk"}
-        proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.app"], env=env, log_name="tray")
+        proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"], env=env, log_name="tray")
         rect = desk.wait_for_docked_icon(timeout=10)
         yield RunningTray(desk, rect, home, proc)
         assert proc.poll() is None, (tmp_path / "desktop" / "tray.log").read_text(errors="replace")
@@ -200,7 +200,7 @@ def _model() -> ModelInfo:
 def test_with_only_the_xorg_backend_the_app_says_what_to_install_and_exits(tmp_path: Path) -> None:
     with desktop_session(tmp_path / "desktop", notifications=False) as desk:
         env = {"HOME": str(tmp_path), "PYSTRAY_BACKEND": "xorg"}
-        proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.app"], env=env, log_name="tray")
+        proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"], env=env, log_name="tray")
         assert proc.wait(30) == 2
     output = (tmp_path / "desktop" / "tray.log").read_text(encoding="utf-8")
     assert "'xorg' backend" in output and "cannot be clicked" in output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ollama_mcp_tray.tray.connection_test import run_connection_test
+from ollama_mcp_tray.tray.gui.connection_test import run_connection_test
 from tests.ollama_emulator import OllamaEmulator
 
 
