@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ollama_mcp_tray.server.errors import OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, same_model
+from ollama_mcp_tray.server.units import human_size
 
 from .state import ClaudeState, IconState, TrayState
 
@@ -184,23 +185,6 @@ def tooltip(state: TrayState) -> str:
 
 
 # ---- formatting ---------------------------------------------------------------------------------------
-
-
-def human_size(n: int) -> str:
-    """Bytes as Ollama's CLI shows them (decimal units).
-
-    >>> human_size(1_986_000_000)
-    '2.0 GB'
-    >>> human_size(274_000_000)
-    '274 MB'
-    >>> human_size(0)
-    '0 B'
-    """
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= scale:
-            value = n / scale
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    return f"{n} B"
 
 
 def parse_time(text: str | None) -> dt.datetime | None:

@@ -246,3 +246,9 @@ def test_unload_times_read_ollama_timestamps_with_nanoseconds_and_offsets() -> N
 def test_the_claude_code_item_says_where_it_is_enabled_without_opening_it(claude: ClaudeState, text: str) -> None:
     menu = mm.build_menu(dataclasses.replace(up(), claude=claude), NOW)
     assert find(menu, "Claude Code").text == text
+
+
+def test_sizes_follow_the_servers_one_rule():
+    from ollama_mcp_tray.server.units import human_size
+
+    assert mm.human_size is human_size
