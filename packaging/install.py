@@ -308,7 +308,7 @@ def install_desktop(layout: Layout, env: Mapping[str, str]) -> bool:
     if succeeds([layout.venv_command(APP), "install-desktop"], env):
         return True
     # An app version without the subcommand (or a failure, which the direct call will show): call the function.
-    code = "from ollama_mcp_tray.tray.desktop_install import install_desktop; install_desktop()"
+    code = "from ollama_mcp_tray.tray.desktop.menu_entry import install_desktop; install_desktop()"
     return run([layout.venv_python, "-c", code], env) == 0
 
 
@@ -384,10 +384,10 @@ def uninstall(
             if code != 0:
                 notes.append("the registrations could not all be removed; see the messages above")
         if layout.platform.startswith("linux"):
-            direct = "from ollama_mcp_tray.tray.desktop_install import uninstall_desktop; uninstall_desktop()"
+            direct = "from ollama_mcp_tray.tray.desktop.menu_entry import uninstall_desktop; uninstall_desktop()"
             if not succeeds([app, "uninstall-desktop"], env) and run([layout.venv_python, "-c", direct], env) != 0:
                 notes.append("the application-menu entry could not be removed")
-        autostart = "from ollama_mcp_tray.tray.autostart import Autostart; Autostart().disable()"
+        autostart = "from ollama_mcp_tray.tray.desktop.autostart import Autostart; Autostart().disable()"
         if run([layout.venv_python, "-c", autostart], env) != 0:
             notes.append("the login item could not be removed")
     for name in COMMANDS:

@@ -34,6 +34,27 @@ INSTRUCTIONS = (
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 GENERATING = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
 
+MODEL_AWARE = ("generate", "chat")
+"""The tools whose descriptions name the installed models (descriptions.generation_description); every other
+tool's description is its entry in descriptions.STATIC."""
+
+ANNOTATIONS: dict[str, ToolAnnotations] = {
+    "generate": GENERATING,
+    "chat": GENERATING,
+    "list_models": READ_ONLY,
+    "show": READ_ONLY,
+    "ps": READ_ONLY,
+    "embed": READ_ONLY,
+    "pull": ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    "delete": ToolAnnotations(destructive_hint=True, open_world_hint=False),
+}
+"""Each tool's hints to the client, by the name `build_tools` gives it (a test keeps the tables in step)."""
+
+
+def describe(short: str, models: list[str], default: str | None) -> str:
+    """The description of the tool `short`, naming `models` where it chooses among them."""
+    return generation_description(short, models, default) if short in MODEL_AWARE else STATIC[short]
+
 
 def build_server(
     config: ServerConfig,
@@ -88,25 +109,17 @@ def build_server(
         lifespan=lifespan,
     )
     for short, fn in build_tools(tc).items():
-        if short in ("generate", "chat"):
-            description = generation_description(short, known, config.default_model)
-        else:
-            description = STATIC[short]
-        annotations = GENERATING if short in ("generate", "chat") else READ_ONLY
-        if short == "delete":
-            annotations = ToolAnnotations(destructive_hint=True, open_world_hint=False)
-        elif short == "pull":
-            annotations = ToolAnnotations(read_only_hint=False, open_world_hint=True)
-        server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=annotations)
+        description = describe(short, known, config.default_model)
+        server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=ANNOTATIONS[short])
     return server
 
 
 def set_generation_descriptions(server: MCPServer[Any], models: list[str], default: str | None) -> None:
     """Rewrite the model names in the generate/chat descriptions (seen by the next tools/list)."""
-    for short in ("generate", "chat"):
+    for short in MODEL_AWARE:
         tool = server._tool_manager.get_tool(f"ollama_{short}")
         if tool is not None:
-            tool.description = generation_description(short, models, default)
+            tool.description = describe(short, models, default)
 
 
 async def _refresh_descriptions(server: MCPServer[Any], client: OllamaClient, config: ServerConfig, cache: Any) -> None:

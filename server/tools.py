@@ -39,6 +39,7 @@ from .results import (
     PullResult,
 )
 from .settings import load_settings
+from .units import human_size
 from .usage import UsageLog, UsageRecord
 
 log = logging.getLogger(__name__)
@@ -302,16 +303,6 @@ def _limit_note(limit: int | None) -> str:
         f"; that is the default limit (OLLAMA_DEFAULT_NUM_PREDICT={limit}), which stops a model that never ends. "
         "Pass a larger num_predict for a longer answer"
     )
-
-
-def human_size(n: int) -> str:
-    """1234567890 -> '1.2 GB' (decimal units, as Ollama shows them)."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
 
 
 def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:

@@ -99,8 +99,8 @@ def test_the_trays_log_lock_and_ollama_log_are_private(tmp_path):
         "import logging\n"
         "from ollama_mcp_tray.server.logs import setup_logging\n"
         "from ollama_mcp_tray.tray.app_context import AppContext\n"
-        "from ollama_mcp_tray.tray.ollama_process import start_ollama\n"
-        "from ollama_mcp_tray.tray.single_instance import InstanceLock\n"
+        "from ollama_mcp_tray.tray.desktop.ollama_process import start_ollama\n"
+        "from ollama_mcp_tray.tray.desktop.single_instance import InstanceLock\n"
         "ctx = AppContext.default()\n"
         "lock = InstanceLock(ctx.paths.data_dir / 'tray.lock'); lock.acquire()\n"
         "setup_logging(ctx.paths.tray_log, stderr=False)\n"  # exactly as tray/app.py sets it up
@@ -133,7 +133,9 @@ def test_an_older_installs_wide_folders_and_log_are_narrowed(tmp_path):
 
 def test_menu_entries_are_readable_by_the_desktop_but_their_new_folders_are_ours(tmp_path):
     assert cli(tmp_path, "install-desktop") == 0
-    python(tmp_path, "from ollama_mcp_tray.tray.autostart import Autostart; Autostart(platform='linux').enable()")
+    python(
+        tmp_path, "from ollama_mcp_tray.tray.desktop.autostart import Autostart; Autostart(platform='linux').enable()"
+    )
     found = modes(tmp_path)
     entries = [path for path in found if path.endswith((".desktop", ".png", ".svg"))]
     assert "xdg_config_home/autostart/ollama-mcp-tray.desktop" in entries

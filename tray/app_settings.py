@@ -24,7 +24,7 @@ from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.paths import make_private_dir
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings, read_settings_document, settings_from_dict
 
-from .safe_edit import write_atomic
+from .configfile.safe_edit import write_atomic
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

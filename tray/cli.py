@@ -32,7 +32,6 @@ from ollama_mcp_tray.server.config import ServerConfig, normalize_url, resolve_c
 from ollama_mcp_tray.server.errors import ConfigError, OllamaError, OllamaMcpError
 from ollama_mcp_tray.server.settings import read_key_file
 
-from . import claude_md
 from .app_context import AppContext
 from .app_settings import (
     InvalidValue,
@@ -44,8 +43,9 @@ from .app_settings import (
     settings_help,
     store_key,
 )
-from .config_errors import ConcurrentEditError, ForeignEntryError
-from .registration import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
+from .clients import claude_md
+from .clients.registrar import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
+from .configfile.errors import ConcurrentEditError, ForeignEntryError
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -295,7 +295,7 @@ def cmd_disable(args: argparse.Namespace, ctx: AppContext) -> int:
 
 @command("install-desktop", "add the app to the desktop's menu (Linux: .desktop entry and icons)")
 def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .desktop_install import install_desktop
+    from .desktop.menu_entry import install_desktop
 
     result = install_desktop()
     for path in result.changed:
@@ -308,8 +308,8 @@ def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
 
 @command("uninstall-desktop", "remove the app's menu entry, icons and login item")
 def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .autostart import Autostart
-    from .desktop_install import uninstall_desktop
+    from .desktop.autostart import Autostart
+    from .desktop.menu_entry import uninstall_desktop
 
     result = uninstall_desktop()
     for path in result.changed:

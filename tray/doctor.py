@@ -23,9 +23,9 @@ from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaClient, Ollama
 from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
-from .claude_cli import find_claude, mcp_get
-from .config_errors import ConfigFileRefused
-from .registration import RegistrationStatus, Scope, State, read_document
+from .clients.claude_cli import find_claude, mcp_get
+from .clients.registrar import RegistrationStatus, Scope, State, read_document
+from .configfile.errors import ConfigFileRefused
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.
 _PASS_THROUGH = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")

@@ -13,7 +13,8 @@ import pytest
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.tray import cli
 from ollama_mcp_tray.tray.app_context import AppContext
-from ollama_mcp_tray.tray.registration import ClaudeHome, ServerLaunch
+from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
+from ollama_mcp_tray.tray.launch import ServerLaunch
 
 
 def context(root: Path) -> AppContext:

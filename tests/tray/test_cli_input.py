@@ -20,7 +20,8 @@ from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.tray import cli
 from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.app_settings import SETTINGS
-from ollama_mcp_tray.tray.registration import ClaudeHome, ServerLaunch
+from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
+from ollama_mcp_tray.tray.launch import ServerLaunch
 from tests.ollama_emulator import OllamaEmulator
 
 KEY_HINTS = ("set-key", "key_header", "auth_scheme")

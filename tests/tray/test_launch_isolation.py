@@ -20,8 +20,9 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from ollama_mcp_tray.tray import registration
-from ollama_mcp_tray.tray.registration import SERVER_MODULE, Scope, ServerLaunch, build_entry, is_ours
+from ollama_mcp_tray.tray.clients import registrar as registration
+from ollama_mcp_tray.tray.clients.registrar import Scope, build_entry, is_ours
+from ollama_mcp_tray.tray.launch import SERVER_MODULE, ServerLaunch
 from tests import shadow_modules
 from tests.ollama_emulator import OllamaEmulator, default_models
 
@@ -153,7 +154,7 @@ def test_a_pip_user_install_registers_its_console_script_which_also_ignores_the_
     home.mkdir(parents=True, exist_ok=True)
     script = user_install(home)
     clean = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
-    ask = "import json, sys\nfrom ollama_mcp_tray.tray.registration import ServerLaunch as L\n"
+    ask = "import json, sys\nfrom ollama_mcp_tray.tray.clients.registrar import ServerLaunch as L\n"
     ask += "launch = L.current()\nsys.stdout.write(json.dumps([launch.command, *launch.args]))"
     chosen = subprocess.run(
         [BASE_PYTHON, "-c", ask], env=clean, cwd=home, capture_output=True, text=True, timeout=60, check=False
