@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import select
@@ -102,7 +103,9 @@ class OllamaEmulator:
                 return
             self._server, self._wake, self._thread, self._stopping = None, None, None, True
             connections = list(self._connections)
-        wake.send(b"x")
+        with contextlib.suppress(OSError):
+            # The loop may have ended already: a connection accepted after `_stopping` was set ends it too.
+            wake.send(b"x")
         thread.join(timeout)
         wake.close()
         server.server_close()
