@@ -1,5 +1,6 @@
-"""Inside the real Claude Code: `claude -p` (pinned 2.1.330) driven by a scripted model on loopback, with our
-server set up by our own CLI in a temporary HOME and pointed at the Ollama emulator.
+"""Inside the real Claude Code: `claude -p` (pinned 2.1.330, and the newest one when installed) driven by a
+scripted model on loopback, with our server set up by our own CLI in a temporary HOME and pointed at the Ollama
+emulator.
 
 The assertions are on what Claude Code sent the stand-in and what the emulator received (print mode exits 0
 even when a call was refused or a server failed, so its exit code proves nothing).
@@ -20,7 +21,7 @@ from ollama_mcp_tray.tray.claude_md import section
 from tests.claude_session.measure import addition, as_claude_code_reads_it, our_tool_names
 from tests.claude_session.messages_api import MessagesStandIn
 from tests.claude_session.received import ReceivedRequest
-from tests.claude_session.session import ClaudeUser, pinned_claude
+from tests.claude_session.session import ClaudeUser, latest_claude, pinned_claude
 from tests.claude_session.turns import Step, ToolUse, Turn, call, say, search_until_loaded
 from tests.ollama_emulator import OllamaEmulator
 
@@ -33,8 +34,14 @@ BUDGET_TOKENS = 600  # everything we add to a session before any call (issue 10)
 BASE_TOOLS = ["ollama_generate", "ollama_chat", "ollama_embed", "ollama_list_models", "ollama_show", "ollama_ps"]
 
 
-@pytest.fixture(scope="session")
-def claude_bin() -> Path:
+@pytest.fixture(scope="session", params=["pinned", "latest"])
+def claude_bin(request: pytest.FixtureRequest) -> Path:
+    """The pinned CLI (required in CI), then the newest one when tests/setup/21-claude-cli-latest.sh got it."""
+    if request.param == "latest":
+        latest = latest_claude()
+        if latest is None:
+            pytest.skip("the newest Claude Code is not installed (tests/setup/21-claude-cli-latest.sh)")
+        return latest
     found = pinned_claude()
     if found is None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):

@@ -29,6 +29,7 @@ from tests.claude_session.turns import Repeat, Step, Turn, say, sse, stream_even
 
 SIDE_REPLY = "OK"
 EXHAUSTED = "(the stand-in's script is used up)"
+POLL_S = 0.05  # how soon a stop is noticed
 IDLE_TIMEOUT_S = 30.0  # a connection idle this long is closed (keeps a stuck client from holding a thread)
 
 
@@ -50,7 +51,8 @@ class MessagesStandIn:
         return f"http://{host}:{port}"
 
     def __enter__(self) -> MessagesStandIn:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="messages-standin", daemon=True)
+        serve = self._server.serve_forever
+        self._thread = threading.Thread(target=serve, args=(POLL_S,), name="messages-standin", daemon=True)
         self._thread.start()
         return self
 

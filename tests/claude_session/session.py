@@ -20,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,14 @@ TRAY_TIMEOUT_S = 120.0
 MCP_STARTUP_WAIT_MS = 30_000
 MAX_TURNS = 8  # a runaway script stops here rather than at the timeout
 DUMMY_KEY = "sk-ant-api03-standin-not-a-real-key"
+
+
+def latest_claude() -> Path | None:
+    """$CLAUDE_LATEST_BIN, else where tests/setup/21-claude-cli-latest.sh installs the newest CLI, else None."""
+    explicit = os.environ.get("CLAUDE_LATEST_BIN", "").strip()
+    default = Path(tempfile.gettempdir()) / "claude-code-latest" / "node_modules" / ".bin" / "claude"
+    found = Path(explicit) if explicit else default
+    return found if found.is_file() else None
 
 
 def pinned_claude() -> Path | None:
