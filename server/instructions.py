@@ -19,21 +19,21 @@ LIMIT = 2048  # bytes; Claude Code cuts longer instructions
 MAX_MODELS = 6  # model names shown; the rest are counted
 
 WHEN = (
-    "Use these tools to hand work to the user's local Ollama models when it should stay on this machine "
-    "(private code, documents, logs with personal data) or is self-contained and repetitive: summaries, "
-    "classification, extraction, rewording, first drafts, first-pass review. Keep planning, file edits and "
-    "final answers yourself, and check what comes back: local models are smaller than you."
+    "Hand work to the user's local Ollama models when it should stay on this machine (private code, "
+    "documents, logs with personal data) or is self-contained and repetitive: summaries, classification, "
+    "extraction, rewording, drafts, first-pass review. Keep planning, edits and final answers yourself; "
+    "check what comes back, local models are smaller than you."
 )
 
 # The single place that says what each tool is for, in the order they are listed: the work-doing tools
-# first, the model-information tools after, the management tools last.
+# first, the model-information tools after, the management tools last. Short: this text is in every session.
 USES: dict[str, str] = {
-    "ollama_generate": "one prompt in, text out",
-    "ollama_chat": "a conversation or a given role",
-    "ollama_embed": "vectors for similarity search",
+    "ollama_generate": "one prompt",
+    "ollama_chat": "a conversation",
+    "ollama_embed": "similarity vectors",
     "ollama_list_models": "installed models",
-    "ollama_show": "one model's details",
-    "ollama_ps": "models loaded now",
+    "ollama_show": "a model's details",
+    "ollama_ps": "loaded now",
     "ollama_pull": "download a model, ask the user first",
     "ollama_delete": "remove a model, ask the user first",
 }
@@ -42,7 +42,7 @@ USES: dict[str, str] = {
 def _tools_line(tools: Sequence[str]) -> str:
     ordered = [t for t in USES if t in tools] + sorted(t for t in tools if t not in USES)
     parts = [f"{t} ({USES[t]})" if t in USES else t for t in ordered]
-    return "Tools: " + "; ".join(parts) + "."
+    return "Tools: " + ", ".join(parts) + "."
 
 
 def _models_line(models: Sequence[str], default: str | None) -> str:

@@ -13,16 +13,16 @@ BASE_TOOLS = {"ollama_generate", "ollama_chat", "ollama_embed", "ollama_list_mod
 
 def test_when_to_use_comes_first_then_the_tools_then_the_models():
     text = server_instructions(sorted(BASE_TOOLS), [CODER, "llama3.2:latest"], CODER)
-    assert text.startswith("Use these tools to hand work to the user's local Ollama models when")
+    assert text.startswith("Hand work to the user's local Ollama models when it should stay on this machine")
     assert text.index("private code") < text.index("Tools: ") < text.index("Installed models: ")
     assert f"Installed models: {CODER} (default), llama3.2:latest." in text
-    assert "ollama_generate (one prompt in, text out)" in text
+    assert "Tools: ollama_generate (one prompt), ollama_chat (a conversation)" in text
 
 
 def test_only_registered_tools_are_named_and_an_unknown_one_still_is():
     text = server_instructions(["ollama_generate", "ollama_summarise_files"], [], None)
     assert "ollama_chat" not in text and "ollama_pull" not in text
-    assert "ollama_generate (one prompt in, text out); ollama_summarise_files." in text
+    assert "Tools: ollama_generate (one prompt), ollama_summarise_files." in text
 
 
 def test_without_a_cached_model_list_it_says_where_to_look():
