@@ -153,3 +153,19 @@ def test_with_ollama_down_the_session_goes_on_and_the_model_reads_the_clear_erro
     assert f"Cannot reach Ollama at {ollama.url}" in result.text
     assert "Traceback" not in result.text
     assert "Cannot reach Ollama" in run.stdout
+
+
+def test_a_long_bash_output_reaches_the_model_as_claude_codes_own_preview_and_file(user):
+    """The baseline a PostToolUse digest hook improves on: without one, Claude Code itself keeps a very long
+    Bash output in a file and hands the model a 2 KB preview with the file's path."""
+    with MessagesStandIn([call("Bash", {"command": "seq 1 10000", "description": "Count to ten thousand"})]) as api:
+        user.run("Count to ten thousand.", api.url, allowed_tools=["Bash"], wait_for_servers=False)
+    conversation = api.conversation()
+    assert len(conversation) == 2
+    [(_, turn)] = api.answered[:1]
+    result = conversation[1].tool_result(turn.tool_uses[0].id)
+    assert result is not None and not result.is_error
+    assert result.text.startswith("<persisted-output>") and len(result.text) < 4000
+    saved = Path(result.text.split("Full output saved to: ", 1)[1].split("\n", 1)[0].strip())
+    assert saved.is_relative_to(user.home / ".claude")
+    assert saved.read_text(encoding="utf-8").splitlines() == [str(n) for n in range(1, 10001)]

@@ -5,7 +5,9 @@ comments stripped) in a `<system-reminder>` text block of the first user message
 every MCP server's `instructions` in a message with role `system` (a block "# MCP Server Instructions" with a
 "## <server>" heading each); a tool search result as a `tool_result` holding `tool_reference` blocks, after which
 the found tools appear in full in `tools`; an MCP tool's result as a `tool_result` whose content is a string or
-text blocks, with `is_error` when the tool failed.
+text blocks, with `is_error` when the tool failed; when the tool declares an output schema, that string is the
+tool's *structured content* as JSON, not its text content. A very long Bash output arrives as
+`<persisted-output>` with the path of a file under ~/.claude holding all of it and a 2 KB preview.
 """
 
 from __future__ import annotations
