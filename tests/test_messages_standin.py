@@ -130,6 +130,7 @@ def test_a_repeat_plays_again_while_it_applies_then_gives_way():
             _, _, raw = post(api, "/v1/messages", {**conversation_body(stream=False), "tools": tools})
             replies.append(json.loads(raw)["content"][0])
     assert [r.get("name") for r in replies[:2]] == ["ToolSearch", "ToolSearch"]
+    assert replies[0]["id"] != replies[1]["id"]
     assert replies[0]["input"] == {"query": "select:mcp__s__t", "max_results": 5}
     assert replies[2] == {"type": "text", "text": "called"}
 

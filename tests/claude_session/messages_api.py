@@ -6,7 +6,8 @@
         api.conversation()               # the agent's requests, in order
 
 Each request of the agent's conversation (one that offers tools) takes the next step of the script: a fixed
-`Turn`, or a function of the request (so a turn can depend on the tool result just received). Side requests
+`Turn`, a function of the request (so a turn can depend on the tool result just received), or a `Repeat`
+(played again while a condition on the next request holds, e.g. search until our tool is loaded). Side requests
 (no tools: titles, summaries and the like) get a short text reply and leave the script alone; so does
 `count_tokens`. When the script is used up the model ends its turn, saying so, and `exhausted` counts it.
 Streamed requests get server-sent events with chunked transfer encoding, the others one JSON message.
@@ -18,9 +19,8 @@ from __future__ import annotations
 import gzip
 import json
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -36,7 +36,7 @@ IDLE_TIMEOUT_S = 30.0  # a connection idle this long is closed (keeps a stuck cl
 class MessagesStandIn:
     def __init__(self, script: Iterable[Step] = (), *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._script: deque[Step] = deque(script)
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         self.requests: list[ReceivedRequest] = []
         self.answered: list[tuple[ReceivedRequest, Turn]] = []  # conversation requests and the turns sent
         self.exhausted = 0
@@ -62,30 +62,15 @@ class MessagesStandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def extend(self, steps: Iterable[Step]) -> None:
-        with self._lock:
-            self._script.extend(steps)
-
     def conversation(self) -> list[ReceivedRequest]:
         with self._lock:
             return [r for r in self.requests if r.is_conversation]
-
-    def wait_for(self, predicate: Callable[[list[ReceivedRequest]], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while not predicate(list(self.requests)):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._lock.wait(left)
-        return True
 
     # -- called by the handler ----------------------------------------------------------------------------------
 
     def record(self, request: ReceivedRequest) -> None:
         with self._lock:
             self.requests.append(request)
-            self._lock.notify_all()
 
     def turn_for(self, request: ReceivedRequest) -> Turn:
         if not request.is_conversation:
@@ -99,7 +84,7 @@ class MessagesStandIn:
         elif isinstance(step, Turn):
             turn = step
         elif isinstance(step, Repeat):
-            turn = step.turn
+            turn = step.turn.with_new_ids()  # each call in a conversation has its own id
         else:
             try:
                 turn = step(request)

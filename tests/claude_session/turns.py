@@ -49,6 +49,9 @@ class Turn:
     def tool_uses(self) -> list[ToolUse]:
         return [b for b in self.blocks if isinstance(b, ToolUse)]
 
+    def with_new_ids(self) -> Turn:
+        return Turn(tuple(ToolUse(b.name, b.input) if isinstance(b, ToolUse) else b for b in self.blocks))
+
 
 @dataclass
 class Repeat:
