@@ -15,6 +15,7 @@ from ._version import __version__
 from .config import ServerConfig
 from .descriptions import STATIC, generation_description, read_model_cache, write_model_cache
 from .errors import ConfigError, OllamaError
+from .instructions import server_instructions
 from .mcp_server import OllamaMCPServer
 from .ollama_client import OllamaClient
 from .paths import AppPaths
@@ -24,12 +25,6 @@ from .usage import UsageLog
 log = logging.getLogger(__name__)
 
 REFRESH_TIMEOUT_S = 3.0  # the background model-list refresh at start gives up after this
-
-INSTRUCTIONS = (
-    "Tools for the user's own Ollama models. Delegate to them work that should stay on this machine "
-    "(private code, sensitive documents) and cheap, high-volume work (summaries, classification, "
-    "extraction, boilerplate). Check their answers: local models are smaller than you."
-)
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 GENERATING = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
@@ -101,14 +96,15 @@ def build_server(
             if tc.usage is not None:
                 tc.usage.close()
 
+    tools = build_tools(tc)
     server: MCPServer[Any] = OllamaMCPServer(
         name="ollama",
         title="Ollama (local models)",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=server_instructions([f"ollama_{short}" for short in tools], known, config.default_model),
         lifespan=lifespan,
     )
-    for short, fn in build_tools(tc).items():
+    for short, fn in tools.items():
         description = describe(short, known, config.default_model)
         server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=ANNOTATIONS[short])
     return server
