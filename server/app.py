@@ -15,6 +15,7 @@ from ._version import __version__
 from .config import ServerConfig
 from .descriptions import STATIC, generation_description, read_model_cache, write_model_cache
 from .errors import ConfigError, OllamaError
+from .material_tools import build_material_tools
 from .ollama_client import OllamaClient
 from .paths import AppPaths
 from .tools import ToolContext, build_tools
@@ -32,6 +33,7 @@ INSTRUCTIONS = (
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 GENERATING = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
+MATERIAL = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
 
 
 def build_server(
@@ -97,6 +99,8 @@ def build_server(
         elif short == "pull":
             annotations = ToolAnnotations(read_only_hint=False, open_world_hint=True)
         server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=annotations)
+    for short, tool in build_material_tools(tc).items():
+        server.add_tool(tool.fn, name=f"ollama_{short}", description=tool.description, annotations=MATERIAL)
     return server
 
 

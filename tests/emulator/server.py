@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import select
@@ -65,6 +66,9 @@ class OllamaEmulator:
         self.version = version
         self.default_keep_alive = DEFAULT_KEEP_ALIVE
         self.record = record
+        # "echo": replies cycle the words of the prompt; "receipt": replies say what the model received (bytes,
+        # a digest, and every `=== name ===` section header), so a test can tell which parts reached it.
+        self.answer_mode = "echo"
         self._host = host
         self._port = port
         self._tls = tls  # serve https, as a TLS-terminating reverse proxy in front of a remote Ollama would
@@ -75,6 +79,16 @@ class OllamaEmulator:
         self._thread: threading.Thread | None = None
         self._wake: socket.socket | None = None
         self._stopping = False
+
+    def reply_text(self, prompt: str) -> tuple[str, int]:
+        """The text a generation answers with and its length in tokens (see `answer_mode`)."""
+        if self.answer_mode != "receipt":
+            return prompt, self.response_tokens
+        data = prompt.encode("utf-8")
+        headers = [line.strip("= ").strip() for line in prompt.splitlines() if line.startswith("=== ")]
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        receipt = f"received {len(data)} bytes sha256:{digest} sections: " + " | ".join(headers or ["(none)"])
+        return receipt, len(receipt.split())
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
