@@ -47,6 +47,19 @@ def parse_setting(name: str, raw: str) -> Any:
             return float(raw)
         except ValueError as exc:
             raise ConfigError(f"{name} takes a number, not {raw!r}.") from exc
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} takes a whole number, not {raw!r}.") from exc
+    if kind is tuple:
+        # A JSON list, or comma-separated values ('' clears the list).
+        if raw.strip().startswith("["):
+            try:
+                return json.loads(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name} takes a JSON list of strings or comma-separated values.") from exc
+        return [part.strip() for part in raw.split(",") if part.strip()]
     if name == "ollama_url":
         return normalize_url(raw)
     return raw

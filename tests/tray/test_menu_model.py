@@ -246,3 +246,10 @@ def test_unload_times_read_ollama_timestamps_with_nanoseconds_and_offsets() -> N
 def test_the_claude_code_item_says_where_it_is_enabled_without_opening_it(claude: ClaudeState, text: str) -> None:
     menu = mm.build_menu(dataclasses.replace(up(), claude=claude), NOW)
     assert find(menu, "Claude Code").text == text
+
+
+def test_the_usage_line_shows_the_context_kept_out_of_claude_today() -> None:
+    state = dataclasses.replace(up(), usage_today=UsageSummary(3, 0, 9000, 600, 40.0, kept_out_tokens=250_000))
+    assert mm.usage_line(state) == (
+        "Today: 3 calls from Claude Code · 9.0k tokens in, 600 out · 250.0k kept out of Claude · 40 tok/s"
+    )
