@@ -54,6 +54,9 @@ DENY: tuple[tuple[str, str], ...] = (
     ("*.tfstate", "Terraform state (holds secrets)"),
     (".git/", "git internals"),
 )
+# Generated folders skipped in folder walks and globs even without a .gitignore (a site-packages tree, a fresh
+# checkout): caches and installed dependencies are never what a question is about.
+GENERATED = frozenset({"__pycache__", "node_modules", ".venv", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 # Package-manager files that are fine to read unless they carry a token.
 TOKEN_FILES = frozenset({".npmrc", ".pypirc", ".yarnrc", ".yarnrc.yml", "pip.conf"})
 _TOKEN_LINE = re.compile(r"(?im)^\s*[^#;\n]*(_authtoken|_auth|password|token)\s*[=:]")
@@ -328,6 +331,8 @@ class Confinement:
                     out.skipped.append(Skipped(shown, f"refused: {reason}"))
                 elif self.ignored(sub, is_dir=True):
                     out.skipped.append(Skipped(shown, "ignored by .gitignore"))
+                elif name in GENERATED and not self._allowed(self.display(sub) + "/"):
+                    out.skipped.append(Skipped(shown, "not read: generated folder"))
                 else:
                     kept.append(name)
             dirs[:] = kept
@@ -354,8 +359,12 @@ class Confinement:
                 continue
             matched = True
             shown = self.display(Path(os.path.abspath(entry)))
-            if any(p == ".git" for p in entry.relative_to(base).parts):
+            parts = entry.relative_to(base).parts
+            if ".git" in parts:
                 out.skipped.append(Skipped(shown, "refused: git internals"))
+                continue
+            if GENERATED.intersection(parts[:-1]) and not self._allowed(shown):
+                out.skipped.append(Skipped(shown, "not read: generated folder"))
                 continue
             if self.ignored(Path(os.path.abspath(entry))):
                 out.skipped.append(Skipped(shown, "ignored by .gitignore"))

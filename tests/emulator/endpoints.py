@@ -222,7 +222,10 @@ def _run(
 ) -> bool:
     """Emit a planned generation; False when it was abandoned."""
     delay = emulator.token_delay
-    with emulator.state.generating():
+    with emulator.slot(), emulator.state.generating():
+        if not exchange.pause(emulator.prompt_delay * plan.prompt_tokens):
+            exchange.abandon()
+            return False
         eval_start = time.perf_counter_ns()
         steps = [(piece, "") for piece in plan.thinking] + [("", piece) for piece in plan.content]
         for thinking, content in steps:
