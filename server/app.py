@@ -26,9 +26,12 @@ log = logging.getLogger(__name__)
 REFRESH_TIMEOUT_S = 3.0  # the background model-list refresh at start gives up after this
 
 INSTRUCTIONS = (
-    "Tools for the user's own Ollama models. Delegate to them work that should stay on this machine "
-    "(private code, sensitive documents) and cheap, high-volume work (summaries, classification, "
-    "extraction, boilerplate). Check their answers: local models are smaller than you."
+    "Tools for the user's own Ollama models. To summarise, question, extract from, review or label files, "
+    "folders, git diffs or saved logs, pass their paths to ollama_summarize_files, ollama_ask_files, "
+    "ollama_extract_json, ollama_review_diff, ollama_label_items or ollama_digest_log instead of reading them "
+    "yourself: the server reads them on this machine and returns only the result. Delegate other work that "
+    "should stay private or is cheap and high-volume to ollama_generate / ollama_chat. Check their answers: "
+    "local models are smaller than you."
 )
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
