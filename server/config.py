@@ -105,7 +105,7 @@ class MaterialConfig:
     allow_cloud_models: bool = False
     max_file_bytes: int = 2_000_000
     max_total_bytes: int = 16_000_000
-    max_ctx: int = 32_768
+    max_ctx: int = 16_384
     parallel: int = 4
 
     @classmethod

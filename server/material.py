@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 MAX_SPLITS = 4  # a part refused for length is halved at most this many times
 MARGIN_TOKENS = 96  # the chat template's own tokens around our messages
+# A part may wait its turn in Ollama's queue (OLLAMA_NUM_PARALLEL is 1 by default) and then evaluate a long
+# prompt before the first byte: allow that much silence, or the configured idle timeout if it is longer.
+QUEUED_IDLE_S = 900.0
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 _TOO_LONG = re.compile(
     r"exceeds the available context|exceed_context_size|input length exceeds|longer than the context", re.IGNORECASE
@@ -201,7 +204,8 @@ class Runner:
         async with self._slots:
             self.tally.requests += 1
             try:
-                async for chunk in self.client.stream("/api/chat", body, model=self.facts.name):
+                idle = max(QUEUED_IDLE_S, self.client.config.timeouts.idle)
+                async for chunk in self.client.stream("/api/chat", body, model=self.facts.name, idle=idle):
                     message = chunk.get("message")
                     if isinstance(message, dict) and message.get("content"):
                         pieces.append(str(message["content"]))

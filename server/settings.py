@@ -43,7 +43,7 @@ class Settings:
     allow_cloud_models: bool = False  # material may go to a cloud model (off the machine)
     material_max_file_bytes: int = 2_000_000  # larger files are skipped, with the reason
     material_max_total_bytes: int = 16_000_000  # one call reads at most this much
-    material_max_ctx: int = 32_768  # the largest num_ctx a material tool asks for
+    material_max_ctx: int = 16_384  # the largest num_ctx a material tool asks for (memory and prompt time grow with it)
     material_parallel: int = 4  # parts sent to Ollama at once
 
     def to_dict(self) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def material(ollama: OllamaEmulator, app_paths: AppPaths, tree: Tree) -> Connect
         config = ServerConfig(
             base_url=fields.pop("base_url", ollama.url),
             default_model=CODER,
-            timeouts=Timeouts(connect=2.0, idle=20.0),
+            timeouts=fields.pop("timeouts", Timeouts(connect=2.0, idle=20.0)),
             material=MaterialConfig(**fields),
         )
         server = build_server(config, app_paths, refresh_models=False)
@@ -333,3 +333,16 @@ async def test_json_of_the_result_is_the_structured_content(material, ollama, tr
         with anyio.fail_after(30):
             result = await client.call_tool("ollama_ask_files", {"question": "q", "text": "plain"})
     assert json.loads(json.dumps(result.structured_content))["model"] == CODER
+
+
+async def test_a_part_queued_in_ollama_longer_than_the_idle_timeout_still_gets_its_turn(material, ollama, tree):
+    # One generation at a time in Ollama (its default), two parts sent at once, each taking longer than the
+    # configured idle timeout: the second waits in Ollama's queue without a byte, which is not a stall.
+    ollama.state.install(EmulatedModel("tiny:latest", context_length=4096, bytes_per_token=4.0))
+    ollama.slots = 1
+    ollama.token_delay = 0.1
+    write(tree.root / "two.txt", "\n".join(f"line {n} " + "w" * 60 for n in range(250)) + "\n")
+    async with material(parallel=2, timeouts=Timeouts(connect=2.0, idle=0.6)) as client:
+        result = await client.call_tool("ollama_summarize_files", {"paths": ["two.txt"], "model": "tiny"})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["parts"] >= 2 and ollama.state.peak_active == 1
