@@ -239,7 +239,7 @@ class Confinement:
         root = self.root_of(path)
         if root is None or path == root:
             return False
-        rel = path.relative_to(root).as_posix()
+        rel = path.relative_to(root).as_posix() + ("/" if is_dir else "")
         return not self._allowed(rel) and self._ignores.ignored(path, root, is_dir)
 
     def read(self, path: Path, shown: str) -> Document | Skipped:
