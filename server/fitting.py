@@ -192,6 +192,8 @@ def halve(part: Part) -> list[Part]:
         return [part]
     label = header.strip("= ")
     return [
-        Part((Piece(f"{label} [{i + 1}/{len(spans)}]", piece.path, f"=== {label} ===\n{s.text}"),))
+        Part(
+            (Piece(f"{label} [{i + 1}/{len(spans)}]", piece.path, f"=== {label} [{i + 1}/{len(spans)}] ===\n{s.text}"),)
+        )
         for i, s in enumerate(spans)
     ]

@@ -77,4 +77,5 @@ def test_packing_keeps_files_whole_and_halving_splits_a_refused_part() -> None:
     assert [len(p.pieces) for p in parts] == [2, 2, 2]
     assert [len(h.pieces) for h in halve(parts[0])] == [1, 1]
     single = halve(Part((pieces[0],)))
-    assert len(single) == 2 and single[0].text.startswith("=== f0.py [1/2] ===")
+    assert len(single) >= 2 and single[0].text.startswith(f"=== f0.py [1/{len(single)}] ===\n1: v = 1")
+    assert "".join(p.text.split("===\n", 1)[1] + "\n" for p in single) == pieces[0].rendered.split("\n", 1)[1] + "\n"
