@@ -30,7 +30,8 @@ class Diff:
 
 
 async def _git(repo: Path, args: Sequence[str], limit: int) -> str:
-    command = ["git", "-C", str(repo), "-c", "core.quotePath=false", *args]
+    # No pager, no prompt, no fsmonitor hook or external diff program: git here only reads.
+    command = ["git", "-C", str(repo), "-c", "core.quotePath=false", "-c", "core.fsmonitor=false", *args]
     env = {**os.environ, "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     try:
         with anyio.fail_after(GIT_TIMEOUT_S):

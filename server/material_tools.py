@@ -115,7 +115,7 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
             skipped=[MaterialSkip(path=s.path, reason=s.reason) for s in skips],
             parts=run.tally.parts,
             requests=run.tally.requests,
-            files_read=sum(1 for d in got.documents if d.path != "(text)"),
+            files_read=sum(1 for d in got.documents if d.path not in ("(text)", "(items)")),
             bytes_read=got.bytes_read,
             tokens_read=tokens_read,
             prompt_eval_count=run.tally.prompt_eval_count,
