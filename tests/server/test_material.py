@@ -346,3 +346,12 @@ async def test_a_part_queued_in_ollama_longer_than_the_idle_timeout_still_gets_i
         result = await client.call_tool("ollama_summarize_files", {"paths": ["two.txt"], "model": "tiny"})
     assert not result.is_error, text_of(result)
     assert result.structured_content["parts"] >= 2 and ollama.state.peak_active == 1
+
+
+async def test_a_think_block_inside_the_content_is_stripped_from_the_answer(material, ollama, tree):
+    ollama.response_tokens = 6  # the echo: "=== (text) === 1: <think>hidden</think> visible"
+    async with material() as client:
+        result = await client.call_tool("ollama_ask_files", {"question": "q", "text": "<think>hidden</think> visible"})
+    assert not result.is_error
+    assert "hidden" not in result.structured_content["answer"] and "visible" in result.structured_content["answer"]
+    assert "hidden" in "".join(model_inputs(ollama))
