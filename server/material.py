@@ -166,6 +166,7 @@ class Runner:
     config: MaterialConfig
     progress: Progress | None = None
     tally: Tally = field(default_factory=Tally)
+    loaded_ctx: int | None = None  # the context the model is loaded with now (/api/ps), if it is loaded
 
     def __post_init__(self) -> None:
         self.limit = min(self.facts.context_length, self.config.max_ctx)
@@ -181,6 +182,13 @@ class Runner:
             )
         return room
 
+    def num_ctx(self, needed: int) -> int:
+        """The context for a request needing `needed` tokens: the loaded model's when it is big enough (another
+        size would make Ollama reload the model), else the smallest power of two that holds it."""
+        if self.loaded_ctx is not None and needed <= self.loaded_ctx <= self.facts.context_length:
+            return self.loaded_ctx
+        return choose_num_ctx(needed, self.limit)
+
     async def complete(self, task: Task, material: str, instruction: str) -> str:
         """One request; the answer without any thinking.
 
@@ -193,8 +201,7 @@ class Runner:
         body: dict[str, Any] = {
             "model": self.facts.name,
             "messages": [{"role": "system", "content": task.system}, {"role": "user", "content": user}],
-            "options": {"num_ctx": choose_num_ctx(needed, self.limit), "num_predict": task.answer_tokens,
-                        "temperature": 0},
+            "options": {"num_ctx": self.num_ctx(needed), "num_predict": task.answer_tokens, "temperature": 0},
             "truncate": False,
             "think": False,
         }  # fmt: skip

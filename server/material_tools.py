@@ -28,6 +28,7 @@ from .errors import MaterialError
 from .fitting import FIT_BYTES_PER_TOKEN, Piece, account_tokens, fit_tokens, render
 from .gitdiff import read_diff
 from .material import ModelFactsCache, RootsArg, Runner, Task, confinement, destination, run_all
+from .ollama_client import same_model
 from .results import MaterialFile, MaterialResult, MaterialSkip
 from .tools import ToolContext
 
@@ -99,7 +100,8 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
-        return Runner(client, facts, config, progress)
+        loaded = next((m.context_length for m in await client.running() if same_model(m.name, name)), None)
+        return Runner(client, facts, config, progress, loaded_ctx=loaded)
 
     def finish(
         run: Runner, got: Gathered, answer: str, stats: dict[str, Any], started: float, **extra: Any
@@ -123,12 +125,12 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
             **extra,
         )
-        text = answer + "\n\n---\n" + _footer(result, got.skipped)
+        footer = _footer(result, got.skipped)
         # Claude may be shown both the text and the structured content: count both (an upper bound).
-        returned = account_tokens(text) + account_tokens(result.model_dump_json()) + 8
+        returned = account_tokens(f"{answer}\n\n---\n{footer}") + account_tokens(result.model_dump_json()) + 8
         result.tokens_returned = returned
         result.kept_out_tokens = max(0, tokens_read - returned)
-        text = text.replace("{kept}", str(result.kept_out_tokens))
+        text = f"{answer}\n\n---\n{footer.replace('{kept}', str(result.kept_out_tokens))}"
         stats.update(
             prompt_tokens=result.prompt_eval_count,
             output_tokens=result.output_tokens,
@@ -316,7 +318,8 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
                 raise MaterialError("Pass exactly one of `path` (a line an item), `paths` (a file an item) or `items`.")
             run = await runner(ctx, model)
             if parallel is not None:
-                run = Runner(run.client, run.facts, replace(config, parallel=parallel), run.progress)
+                run = Runner(run.client, run.facts, replace(config, parallel=parallel), run.progress,
+                             loaded_ctx=run.loaded_ctx)  # fmt: skip
             if items is not None:
                 got = Gathered(documents=[Document("(items)", "\n".join(items), sum(len(i.encode()) for i in items))])
                 entries = [(f"#{i + 1}", item) for i, item in enumerate(items)]

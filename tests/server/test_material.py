@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import mcp_types
 import pytest
 from mcp.client import Client
@@ -355,3 +356,15 @@ async def test_a_think_block_inside_the_content_is_stripped_from_the_answer(mate
     assert not result.is_error
     assert "hidden" not in result.structured_content["answer"] and "visible" in result.structured_content["answer"]
     assert "hidden" in "".join(model_inputs(ollama))
+
+
+async def test_a_model_already_loaded_with_enough_context_is_not_made_to_reload(material, ollama, tree):
+    ollama.state.install(EmulatedModel("tiny:latest", context_length=65_536, bytes_per_token=4.0))
+    warm = {"model": "tiny", "messages": [], "options": {"num_ctx": 12_288}}
+    async with material() as client:
+        cold = await client.call_tool("ollama_ask_files", {"question": "q", "text": "short", "model": "tiny"})
+        httpx2.post(f"{ollama.url}/api/chat", json=warm)  # the user's own call loads it with 12288
+        hot = await client.call_tool("ollama_ask_files", {"question": "q", "text": "short", "model": "tiny"})
+    assert not cold.is_error and not hot.is_error
+    sizes = [r.body["options"]["num_ctx"] for r in ollama.requests if r.path == "/api/chat" and r.body["messages"]]
+    assert sizes == [4096, 12_288]
