@@ -24,7 +24,7 @@ from mcp_types import CallToolResult, ListRootsResult, TextContent
 from pydantic import Field
 
 from .confine import Confinement, Document, Gathered, Skipped, shown_skips
-from .errors import MaterialError
+from .errors import MaterialError, OllamaError
 from .fitting import FIT_BYTES_PER_TOKEN, Piece, account_tokens, fit_tokens, render
 from .gitdiff import read_diff
 from .material import ModelFactsCache, RootsArg, Runner, Task, confinement, destination, run_all
@@ -100,7 +100,10 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
         async def progress(done: float, total: float | None, message: str) -> None:
             await ctx.report_progress(done, total, message)
 
-        loaded = next((m.context_length for m in await client.running() if same_model(m.name, name)), None)
+        try:
+            loaded = next((m.context_length for m in await client.running() if same_model(m.name, name)), None)
+        except OllamaError:  # only an optimisation: without it, the context is sized from scratch
+            loaded = None
         return Runner(client, facts, config, progress, loaded_ctx=loaded)
 
     def finish(
