@@ -98,3 +98,21 @@ def split_diff(confinement: Confinement, toplevel: str, text: str) -> Diff:
             continue
         out.files.append(Document(shown, section, len(section.encode("utf-8"))))
     return out
+
+
+def diff_from_text(text: str) -> Diff:
+    """A diff given as text (already in the caller's hands): one document per file section, or one in all."""
+    out = Diff()
+    starts = [m.start() for m in _FILE_HEADER.finditer(text)]
+    if not starts:
+        out.files.append(Document("(text)", text, len(text.encode("utf-8"))))
+        return out
+    if text[: starts[0]].strip():
+        head = text[: starts[0]]
+        out.files.append(Document("(text)", head, len(head.encode("utf-8"))))
+    for index, start in enumerate(starts):
+        section = text[start : starts[index + 1] if index + 1 < len(starts) else len(text)]
+        header = _FILE_HEADER.match(section)
+        assert header is not None
+        out.files.append(Document(f"(text) {header.group(2)}", section, len(section.encode("utf-8"))))
+    return out

@@ -26,7 +26,7 @@ from pydantic import Field
 from .confine import Confinement, Document, Gathered, Skipped, shown_skips
 from .errors import MaterialError, OllamaError
 from .fitting import FIT_BYTES_PER_TOKEN, Piece, account_tokens, fit_tokens, render
-from .gitdiff import read_diff
+from .gitdiff import diff_from_text, read_diff
 from .material import ModelFactsCache, RootsArg, Runner, Task, confinement, destination, run_all
 from .ollama_client import same_model
 from .results import MaterialFile, MaterialResult, MaterialSkip
@@ -120,7 +120,7 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
             skipped=[MaterialSkip(path=s.path, reason=s.reason) for s in skips],
             parts=run.tally.parts,
             requests=run.tally.requests,
-            files_read=sum(1 for d in got.documents if d.path not in ("(text)", "(items)")),
+            files_read=sum(1 for d in got.documents if not d.path.startswith("(")),  # "(text)", "(items)"
             bytes_read=got.bytes_read,
             tokens_read=tokens_read,
             prompt_eval_count=run.tally.prompt_eval_count,
@@ -265,13 +265,19 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
         ] = None,
         paths: PathsArg = None,
         focus: Annotated[str | None, Field(strict=True, max_length=2000, description="What to look for.")] = None,
+        text: Annotated[
+            str | None, Field(strict=True, max_length=20_000_000, description="A diff as text, instead of running git.")
+        ] = None,
         model: ModelArg = None,
     ) -> Annotated[CallToolResult, MaterialResult]:
         started = time.perf_counter()
         async with tc.call("review_diff", model or tc.default_model()) as stats:
             run = await runner(ctx, model)
-            rules = confinement(roots, config)
-            diff = await read_diff(rules, repo, staged=staged, revision=revision, paths=paths or [])
+            if text is not None:
+                diff = diff_from_text(text)
+            else:
+                rules = confinement(roots, config)
+                diff = await read_diff(rules, repo, staged=staged, revision=revision, paths=paths or [])
             got = Gathered(documents=diff.files, skipped=diff.skipped)
             if not got.documents:
                 what = "staged changes" if staged else f"changes in {revision}" if revision else "uncommitted changes"
@@ -395,9 +401,10 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
         ),
         "review_diff": MaterialTool(
             review_diff,
-            "Use this for a first review of a git diff (uncommitted changes, staged changes, or a revision range "
-            "like main..HEAD) without reading it yourself: git runs here, a local model reviews the hunks and "
-            "returns findings with path:line and severity. Hunks of secret-shaped files are never sent.",
+            "Use this for a first review of a git diff (uncommitted changes to tracked files, staged changes, or a "
+            "revision range like main..HEAD) without reading it yourself: git runs here, a local model reviews the "
+            "hunks and returns findings with path:line and severity. Hunks of secret-shaped files are never sent. "
+            "Accepts a diff as `text` too.",
         ),
         "label_items": MaterialTool(
             label_items,

@@ -253,6 +253,12 @@ async def test_the_diff_review_sends_the_changes_but_never_a_secret_files_hunks(
     assert [f["path"] for f in staged.structured_content["read"]] == ["src/pkg/util.py"]
     assert {f["path"] for f in ranged.structured_content["read"]} == {"src/app.py", "src/pkg/util.py"}
     assert bad.is_error and "not a revision" in text_of(bad)
+    async with material() as client:
+        pasted = await client.call_tool(
+            "ollama_review_diff", {"text": "diff --git a/x.py b/x.py\n@@ -1 +1 @@\n-a\n+b\n"}
+        )
+    assert [f["path"] for f in pasted.structured_content["read"]] == ["(text) x.py"]
+    assert pasted.structured_content["files_read"] == 0
     sent = "".join(model_inputs(ollama))
     assert "2: +    return 'app v2'  # changed" in sent
     assert_no_secret_sent(ollama)
