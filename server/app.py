@@ -16,6 +16,7 @@ from .config import ServerConfig
 from .descriptions import STATIC, generation_description, read_model_cache, write_model_cache
 from .errors import ConfigError, OllamaError
 from .instructions import server_instructions
+from .material_tools import MATERIAL_TOOLS, build_material_tools
 from .mcp_server import OllamaMCPServer
 from .ollama_client import OllamaClient
 from .paths import AppPaths
@@ -28,6 +29,7 @@ REFRESH_TIMEOUT_S = 3.0  # the background model-list refresh at start gives up a
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 GENERATING = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
+MATERIAL = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
 
 MODEL_AWARE = ("generate", "chat")
 """The tools whose descriptions name the installed models (descriptions.generation_description); every other
@@ -42,6 +44,7 @@ ANNOTATIONS: dict[str, ToolAnnotations] = {
     "embed": READ_ONLY,
     "pull": ToolAnnotations(read_only_hint=False, open_world_hint=True),
     "delete": ToolAnnotations(destructive_hint=True, open_world_hint=False),
+    **dict.fromkeys(MATERIAL_TOOLS, MATERIAL),
 }
 """Each tool's hints to the client, by the name `build_tools` gives it (a test keeps the tables in step)."""
 
@@ -97,16 +100,20 @@ def build_server(
                 tc.usage.close()
 
     tools = build_tools(tc)
+    material = build_material_tools(tc)
+    names = [f"ollama_{short}" for short in [*tools, *material]]
     server: MCPServer[Any] = OllamaMCPServer(
         name="ollama",
         title="Ollama (local models)",
         version=__version__,
-        instructions=server_instructions([f"ollama_{short}" for short in tools], known, config.default_model),
+        instructions=server_instructions(names, known, config.default_model),
         lifespan=lifespan,
     )
     for short, fn in tools.items():
         description = describe(short, known, config.default_model)
         server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=ANNOTATIONS[short])
+    for short, tool in material.items():
+        server.add_tool(tool.fn, name=f"ollama_{short}", description=tool.description, annotations=ANNOTATIONS[short])
     return server
 
 

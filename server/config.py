@@ -106,6 +106,31 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class MaterialConfig:
+    """What the material tools may read and where they may send it (from the settings file)."""
+
+    allowed_folders: tuple[str, ...] = ()
+    allow_patterns: tuple[str, ...] = ()
+    allow_cloud_models: bool = False
+    max_file_bytes: int = 2_000_000
+    max_total_bytes: int = 16_000_000
+    max_ctx: int = 16_384
+    parallel: int = 4
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MaterialConfig:
+        return cls(
+            allowed_folders=tuple(os.path.expanduser(f) for f in settings.allowed_folders),
+            allow_patterns=settings.material_allow,
+            allow_cloud_models=settings.allow_cloud_models,
+            max_file_bytes=settings.material_max_file_bytes,
+            max_total_bytes=settings.material_max_total_bytes,
+            max_ctx=settings.material_max_ctx,
+            parallel=settings.material_parallel,
+        )
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """Everything the server needs, resolved. `key` is never logged or shown."""
 
@@ -119,6 +144,7 @@ class ServerConfig:
     ca_file: str | None = None
     # num_predict for a generation whose call sets none; None: send none (Ollama's default, no limit)
     default_num_predict: int | None = DEFAULT_NUM_PREDICT
+    material: MaterialConfig = MaterialConfig()
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that carry the key, if there is one."""
@@ -215,6 +241,7 @@ def resolve_config(
         else settings.allow_model_management,
         ca_file=_ca_file(env.get("OLLAMA_CA_FILE") or settings.ca_file),
         default_num_predict=_num_predict_env(env),
+        material=MaterialConfig.from_settings(settings),
         timeouts=Timeouts(
             connect=_float_env(env, "OLLAMA_CONNECT_TIMEOUT", settings.connect_timeout) or 5.0,
             idle=_float_env(env, "OLLAMA_IDLE_TIMEOUT", settings.idle_timeout) or 120.0,

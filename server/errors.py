@@ -2,6 +2,8 @@
 
     OllamaMcpError
     ├── ConfigError              settings, key file or environment are wrong
+    ├── MaterialError            a material tool cannot read or send what it was given (outside the roots,
+    │                            nothing readable, a cloud model not allowed, an answer that fails its checks)
     └── OllamaError              talking to Ollama failed
         ├── OllamaUnreachable    nothing answers at the URL (connect refused, DNS, TLS)
         ├── OllamaAuthError      a proxy in front of Ollama said 401/403: the key is missing or wrong
@@ -22,6 +24,10 @@ class OllamaMcpError(Exception):
 
 class ConfigError(OllamaMcpError):
     """The app's configuration (settings file, key file, environment) is wrong."""
+
+
+class MaterialError(OllamaMcpError):
+    """A material tool refuses or fails; the message says why and tells Claude what to do instead."""
 
 
 class OllamaError(OllamaMcpError):

@@ -19,28 +19,35 @@ LIMIT = 2048  # bytes; Claude Code cuts longer instructions
 MAX_MODELS = 6  # model names shown; the rest are counted
 
 WHEN = (
-    "Hand work to the user's local Ollama models when it should stay on this machine (private code, "
-    "documents, logs with personal data) or is self-contained and repetitive: summaries, classification, "
-    "extraction, rewording, drafts, first-pass review. Keep planning, edits and final answers yourself; "
-    "check what comes back, local models are smaller than you."
+    "Use the user's local Ollama models for private or mechanical work. For files, folders, diffs or saved "
+    "logs pass paths, not contents: the server reads them here and returns only the result. Keep planning, "
+    "edits and final answers yourself; check what comes back."
 )
 
 # The single place that says what each tool is for, in the order they are listed: the work-doing tools
-# first, the model-information tools after, the management tools last. Short: this text is in every session.
+# first (the material tools lead), the model-information tools after (named only), the management tools last.
+# Short: this text is in every session.
 USES: dict[str, str] = {
-    "ollama_generate": "one prompt",
-    "ollama_chat": "a conversation",
-    "ollama_embed": "similarity vectors",
-    "ollama_list_models": "installed models",
-    "ollama_show": "a model's details",
-    "ollama_ps": "loaded now",
+    "ollama_ask_files": "questions",
+    "ollama_summarize_files": "summaries",
+    "ollama_extract_json": "JSON by schema",
+    "ollama_review_diff": "git diff review",
+    "ollama_label_items": "classify",
+    "ollama_digest_log": "failures in a log",
+    "ollama_generate": "other text work",
+    "ollama_chat": "",
+    "ollama_embed": "",
+    "ollama_list_models": "",
+    "ollama_show": "",
+    "ollama_ps": "",
     "ollama_pull": "download a model, ask the user first",
     "ollama_delete": "remove a model, ask the user first",
 }
+"""Empty: not repeated here (the client lists every tool's name anyway); a tool missing from the table is."""
 
 
 def _tools_line(tools: Sequence[str]) -> str:
-    ordered = [t for t in USES if t in tools] + sorted(t for t in tools if t not in USES)
+    ordered = [t for t in USES if t in tools and USES[t]] + sorted(t for t in tools if t not in USES)
     parts = [f"{t} ({USES[t]})" if t in USES else t for t in ordered]
     return "Tools: " + ", ".join(parts) + "."
 

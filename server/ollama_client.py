@@ -24,7 +24,7 @@ import anyio
 import httpx2
 
 from ._version import __version__
-from .config import ServerConfig
+from .config import ServerConfig, Timeouts
 from .errors import (
     ModelNotFound,
     OllamaAuthError,
@@ -222,8 +222,10 @@ class OllamaClient:
         )
         return OllamaUnreachable(f"Cannot reach Ollama at {self.base_url} ({type(exc).__name__}). {hint}")
 
-    def _map_transport_error(self, exc: httpx2.HTTPError, path: str) -> OllamaError:
+    def _map_transport_error(self, exc: httpx2.HTTPError, path: str, *, idle: float | None = None) -> OllamaError:
         t = self.config.timeouts
+        if idle is not None:
+            t = Timeouts(connect=t.connect, idle=idle, total=t.total)
         if isinstance(exc, httpx2.ConnectTimeout):
             return OllamaTimeout(
                 f"Connecting to Ollama at {self.base_url} timed out after {t.connect:g} s (connect timeout, "
@@ -383,28 +385,38 @@ class OllamaClient:
     # ---- streams -------------------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def _open_stream(self, path: str, body: Json, model: str | None) -> AsyncIterator[httpx2.Response]:
+    async def _open_stream(
+        self, path: str, body: Json, model: str | None, idle: float | None = None
+    ) -> AsyncIterator[httpx2.Response]:
+        timeout = (
+            self._http.timeout
+            if idle is None
+            else httpx2.Timeout(connect=self.config.timeouts.connect, read=idle, write=idle, pool=idle)
+        )
         try:
-            async with self._http.stream("POST", self._url(path), json=body) as response:
+            async with self._http.stream("POST", self._url(path), json=body, timeout=timeout) as response:
                 if response.status_code >= 400:
                     content = await response.aread()
                     raise await self._status_error(response, content, model)
                 yield response
         except httpx2.HTTPError as exc:
-            raise self._map_transport_error(exc, path) from exc
+            raise self._map_transport_error(exc, path, idle=idle) from exc
 
-    async def stream(self, path: str, body: Json, *, model: str | None = None) -> AsyncIterator[Json]:
+    async def stream(
+        self, path: str, body: Json, *, model: str | None = None, idle: float | None = None
+    ) -> AsyncIterator[Json]:
         """POST with `stream: true` and yield each NDJSON object until the last one.
 
         A non-streamed single object (Ollama's reply to a load request) is yielded as one chunk. Leaving the
         iteration early (cancellation) closes the connection, which makes Ollama stop generating. The overall
-        cap is the caller's: wrap the whole consumption in `capped()`.
+        cap is the caller's: wrap the whole consumption in `capped()`. `idle` overrides the idle timeout for this
+        request (a queued request of a long map-reduce may wait for its turn in Ollama without a byte).
 
         Raises:
             OllamaError: including an `{"error": ...}` line inside the stream and a stream that ends early.
         """
         body = {**body, "stream": True}
-        async with self._open_stream(path, body, model) as response:
+        async with self._open_stream(path, body, model, idle) as response:
             finished = False
             pending = b""
             try:
@@ -425,7 +437,7 @@ class OllamaClient:
                     finished = bool(chunk.get("done")) or chunk.get("status") == "success"
                     yield chunk
             except httpx2.HTTPError as exc:
-                raise self._map_transport_error(exc, path) from exc
+                raise self._map_transport_error(exc, path, idle=idle) from exc
             if not finished:
                 raise OllamaProtocolError(
                     f"Ollama's reply stream from {self.base_url} ended before it was complete (no final "

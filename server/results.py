@@ -91,3 +91,39 @@ class PullResult(BaseModel):
 class DeleteResult(BaseModel):
     model: str
     deleted: bool
+
+
+class MaterialFile(BaseModel):
+    path: str
+    bytes: int
+
+
+class MaterialSkip(BaseModel):
+    path: str
+    reason: str
+
+
+class MaterialResult(BaseModel):
+    """The result of a material tool: the answer, what was read and skipped, where it went, and the accounting.
+
+    Tokens here are estimates at 4 bytes a token (see server/fitting.py), except `prompt_eval_count`, which is
+    what the local model counted.
+    """
+
+    answer: str = Field(description="The local model's answer (for extraction: the JSON text).")
+    data: Any = Field(None, description="Extraction: the JSON value, valid against the caller's schema.")
+    labels: list[dict[str, Any]] | None = Field(None, description="Labelling: one {item, label} per item.")
+    model: str
+    material_went_to: str = Field(description="'this machine', or the host the material was sent to.")
+    read: list[MaterialFile] = Field(default_factory=list)
+    skipped: list[MaterialSkip] = Field(default_factory=list, description="Paths not read, each with the reason.")
+    parts: int = Field(1, description="Requests the material was split into (map-reduce when more than 1).")
+    requests: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    tokens_read: int = Field(0, description="Estimated tokens of the material read locally.")
+    prompt_eval_count: int = Field(0, description="Input tokens the local model counted, summed over requests.")
+    output_tokens: int = 0
+    tokens_returned: int = Field(0, description="Estimated tokens this result returns to Claude.")
+    kept_out_tokens: int = Field(0, description="Context kept out of Claude: tokens read minus tokens returned.")
+    duration_ms: float = 0.0

@@ -37,6 +37,14 @@ class Settings:
     idle_timeout: float = 120.0
     max_time: float = 0.0  # 0: no overall cap on one generation
     ca_file: str = ""  # a private CA (PEM) to trust for an https Ollama, besides the system's
+    # Material tools (files read inside the server): see server/confine.py and server/fitting.py.
+    allowed_folders: tuple[str, ...] = ()  # readable besides the client's roots
+    material_allow: tuple[str, ...] = ()  # gitignore-style patterns that lift the deny list and .gitignore
+    allow_cloud_models: bool = False  # material may go to a cloud model (off the machine)
+    material_max_file_bytes: int = 2_000_000  # larger files are skipped, with the reason
+    material_max_total_bytes: int = 16_000_000  # one call reads at most this much
+    material_max_ctx: int = 16_384  # the largest num_ctx a material tool asks for (memory and prompt time grow with it)
+    material_parallel: int = 4  # parts sent to Ollama at once
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +63,13 @@ _FIELD_TYPES: dict[str, type] = {
     "idle_timeout": float,
     "max_time": float,
     "ca_file": str,
+    "allowed_folders": tuple,
+    "material_allow": tuple,
+    "allow_cloud_models": bool,
+    "material_max_file_bytes": int,
+    "material_max_total_bytes": int,
+    "material_max_ctx": int,
+    "material_parallel": int,
 }
 assert set(_FIELD_TYPES) == {f.name for f in fields(Settings)}
 
@@ -72,6 +87,12 @@ def settings_from_dict(data: dict[str, Any], *, source: str = "settings") -> Set
         value = data[name]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if kind is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: '{name}' should be a list of strings, not {value!r}.")
+            value = tuple(value)
+        elif kind is int and isinstance(value, int) and not isinstance(value, bool) and value <= 0:
+            raise ConfigError(f"{source}: '{name}' should be a positive whole number, not {value!r}.")
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise ConfigError(
                 f"{source}: '{name}' should be {kind.__name__}, not {value!r}. "

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from .arguments import STRICT, KeepAlive, NumCtx, NumPredict, OllamaOptions, Seed, Temperature, Think
 from .config import ServerConfig
 from .descriptions import write_model_cache
-from .errors import ConfigError, OllamaError
+from .errors import ConfigError, MaterialError, OllamaError
 from .ollama_client import OllamaClient, same_model
 from .results import (
     DeleteResult,
@@ -143,7 +143,7 @@ class ToolContext:
             client = self.require_client()
             with client.capped():
                 yield stats
-        except OllamaError as exc:
+        except (OllamaError, MaterialError) as exc:
             outcome = type(exc).__name__
             raise ToolError(str(exc)) from exc
         except ToolError:
@@ -164,6 +164,10 @@ class ToolContext:
                         output_tokens=int(stats.get("output_tokens", 0)),
                         total_duration_s=float(stats.get("total_duration_ms", 0.0)) / 1000,
                         eval_duration_s=float(stats.get("eval_duration_ms", 0.0)) / 1000,
+                        files_read=int(stats.get("files_read", 0)),
+                        bytes_read=int(stats.get("bytes_read", 0)),
+                        tokens_returned=int(stats.get("tokens_returned", 0)),
+                        kept_out_tokens=int(stats.get("kept_out_tokens", 0)),
                     ),
                 )
 

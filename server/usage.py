@@ -34,6 +34,11 @@ class UsageRecord:
     output_tokens: int = 0
     total_duration_s: float = 0.0
     eval_duration_s: float = 0.0
+    # Material tools: what was read on this machine and how much of it stayed out of Claude's context.
+    files_read: int = 0
+    bytes_read: int = 0
+    tokens_returned: int = 0
+    kept_out_tokens: int = 0
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -49,6 +54,7 @@ class UsageSummary:
     prompt_tokens: int
     output_tokens: int
     median_tokens_per_second: float | None
+    kept_out_tokens: int = 0  # context kept out of Claude by the material tools (estimated tokens)
 
 
 class UsageLog:
@@ -129,6 +135,10 @@ def read_usage(path: Path) -> list[UsageRecord]:
                     output_tokens=int(data.get("output_tokens", 0)),
                     total_duration_s=float(data.get("total_duration_s", 0.0)),
                     eval_duration_s=float(data.get("eval_duration_s", 0.0)),
+                    files_read=int(data.get("files_read", 0)),
+                    bytes_read=int(data.get("bytes_read", 0)),
+                    tokens_returned=int(data.get("tokens_returned", 0)),
+                    kept_out_tokens=int(data.get("kept_out_tokens", 0)),
                 )
             )
         except (ValueError, KeyError, TypeError):
@@ -146,4 +156,5 @@ def summarize(records: Sequence[UsageRecord], since: float) -> UsageSummary:
         prompt_tokens=sum(r.prompt_tokens for r in recent),
         output_tokens=sum(r.output_tokens for r in recent),
         median_tokens_per_second=statistics.median(speeds) if speeds else None,
+        kept_out_tokens=sum(r.kept_out_tokens for r in recent),
     )

@@ -660,3 +660,65 @@ def test_the_emulator_runs_as_a_process_that_prints_its_url_and_exits_cleanly() 
             process.wait(timeout=10)
         if process.stdout:
             process.stdout.close()
+
+
+# -- context length, truncate:false, cloud entries, receipts ----------------------------------------------------
+
+
+def test_an_input_longer_than_num_ctx_with_truncate_false_is_refused_with_llama_servers_error(ollama) -> None:
+    ollama.state.install(EmulatedModel("tok:latest", context_length=8192, bytes_per_token=4.0))
+    long = "word " * 1000  # 5000 bytes: 1250 tokens
+    for path, body in (
+        ("/api/chat", {"messages": [{"role": "user", "content": long}]}),
+        ("/api/generate", {"prompt": long}),
+    ):
+        request = {"model": "tok", **body, "options": {"num_ctx": 1024}, "truncate": False}
+        reply = call(ollama, "POST", path, request)
+        assert reply.status == 400 and reply.headers["Content-Type"] == "application/json; charset=utf-8"
+        inner = json.loads(reply.json()["error"])  # Ollama passes llama-server's whole JSON body on as the text
+        assert inner["error"]["type"] == "exceed_context_size_error"
+        assert inner["error"]["message"] == (
+            "request (1250 tokens) exceeds the available context size (1024 tokens), try increasing it"
+        )
+        fits = call(ollama, "POST", path, {**request, "options": {"num_ctx": 2048}, "stream": False})
+        assert fits.status == 200 and fits.json()["prompt_eval_count"] == 1250
+        cut = call(ollama, "POST", path, {**request, "truncate": True, "stream": False})
+        assert cut.status == 200 and cut.json()["prompt_eval_count"] == 1023  # trimmed silently to fit
+
+
+def test_num_ctx_above_the_models_length_is_capped_to_it(ollama) -> None:
+    ollama.state.install(EmulatedModel("small:latest", context_length=2048, bytes_per_token=4.0))
+    request = {"model": "small", "prompt": "x" * 10_000, "options": {"num_ctx": 65536}, "truncate": False}
+    assert "(2048 tokens)" in call(ollama, "POST", "/api/generate", request).json()["error"]
+
+
+def test_cloud_models_carry_remote_model_and_host_in_tags_and_show(ollama) -> None:
+    from tests.emulator.catalog import cloud_model
+
+    ollama.state.install(cloud_model())
+    entry = next(m for m in call(ollama, "GET", "/api/tags").json()["models"] if m["name"] == "gpt-oss:120b-cloud")
+    assert list(entry)[:4] == ["name", "model", "remote_model", "remote_host"]
+    assert entry["remote_host"] == "https://ollama.com:443" and entry["remote_model"] == "gpt-oss:120b"
+    local = next(m for m in call(ollama, "GET", "/api/tags").json()["models"] if m["name"] == "llama3.2:latest")
+    assert "remote_host" not in local
+    show = call(ollama, "POST", "/api/show", {"model": "gpt-oss:120b-cloud"}).json()
+    assert show["remote_host"] == "https://ollama.com:443" and show["model_info"]["gptoss.context_length"] == 131_072
+
+
+def test_receipt_answers_say_what_the_model_received(ollama) -> None:
+    ollama.answer_mode = "receipt"
+    content = "=== a.py ===\n1: x\n\n=== b.py (lines 1-2 of 9) ===\n1: y"
+    reply = call(ollama, "POST", "/api/chat", {
+        "model": "llama3.2", "messages": [{"role": "user", "content": content}], "stream": False,
+    }).json()  # fmt: skip
+    assert reply["message"]["content"].startswith(f"received {len(content)} bytes sha256:")
+    assert reply["message"]["content"].endswith("sections: a.py | b.py (lines 1-2 of 9)")
+
+
+def test_a_schema_with_min_items_gets_that_many_items(ollama) -> None:
+    schema = {"type": "object", "properties": {"labels": {"type": "array", "items": {"enum": ["a", "b"]},
+              "minItems": 3, "maxItems": 3}}}  # fmt: skip
+    reply = call(ollama, "POST", "/api/generate", {
+        "model": "llama3.2", "prompt": "label", "format": schema, "stream": False,
+    }).json()  # fmt: skip
+    assert json.loads(reply["response"]) == {"labels": ["a", "a", "a"]}

@@ -69,6 +69,32 @@ def _seconds(minimum: float, *, zero: bool = False) -> Callable[[str, str], floa
     return parse
 
 
+def _whole(minimum: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError as exc:
+            raise InvalidValue(f"{name} takes a whole number, at least {minimum}, not {raw!r}.") from exc
+        if value < minimum:
+            raise InvalidValue(f"{name} takes a whole number, at least {minimum}, not {raw!r}.")
+        return value
+
+    return parse
+
+
+def _strings(name: str, raw: str) -> list[str]:
+    """A JSON list of strings, or comma-separated values ('' clears the list)."""
+    if not raw.strip().startswith("["):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidValue(f"{name} takes a JSON list of strings or comma-separated values, not {raw!r}.")
+    return value
+
+
 def _choice(*choices: str) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         value = raw.strip().lower()
@@ -185,6 +211,25 @@ SETTINGS: dict[str, SettingSpec] = {
     "ca_file": SettingSpec(
         "a private CA certificate (PEM) to trust for an https Ollama", "a file path; '' for none", _ca_file
     ),
+    "allowed_folders": SettingSpec(
+        "folders the material tools may read besides the client's roots",
+        "a JSON list or comma-separated paths; '' for none",
+        _strings,
+    ),
+    "material_allow": SettingSpec(
+        "gitignore-style patterns the material tools may read although denied or ignored",
+        "a JSON list or comma-separated patterns; '' for none",
+        _strings,
+    ),
+    "allow_cloud_models": SettingSpec(
+        "the material tools may send files to a cloud model (off this machine)", "true or false", _boolean
+    ),
+    "material_max_file_bytes": SettingSpec(
+        "larger files are skipped by the material tools", "bytes, at least 1", _whole(1)
+    ),
+    "material_max_total_bytes": SettingSpec("the most bytes one material call reads", "bytes, at least 1", _whole(1)),
+    "material_max_ctx": SettingSpec("the largest context a material tool asks for", "tokens, at least 1", _whole(1)),
+    "material_parallel": SettingSpec("material parts sent to Ollama at once", "a whole number, at least 1", _whole(1)),
 }
 assert list(SETTINGS) == [f.name for f in fields(Settings)], "SETTINGS must describe every setting, in order"
 

@@ -417,7 +417,9 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
     speed = usage["median_tokens_per_second"]
     out(
         f"Today: {usage['calls']} calls, {usage['errors']} errors, {usage['prompt_tokens']} prompt + "
-        f"{usage['output_tokens']} output tokens" + (f", median {speed:.1f} tokens/s" if speed else "")
+        f"{usage['output_tokens']} output tokens"
+        + (f", median {speed:.1f} tokens/s" if speed else "")
+        + f"; context kept out of Claude: {usage['kept_out_tokens']} tokens"
     )
     return code
 
@@ -617,7 +619,11 @@ def _check_url(ctx: AppContext, url: str) -> None:
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, bool) else str(value)
+    return (
+        json.dumps(list(value) if isinstance(value, tuple) else value)
+        if isinstance(value, bool | tuple)
+        else str(value)
+    )
 
 
 def _configure_claude_md(parser: argparse.ArgumentParser) -> None:

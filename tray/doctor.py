@@ -295,6 +295,7 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
         "prompt_tokens": usage.prompt_tokens,
         "output_tokens": usage.output_tokens,
         "median_tokens_per_second": usage.median_tokens_per_second,
+        "kept_out_tokens": usage.kept_out_tokens,
     }
     report["files"] = {
         "claude_config": str(ctx.claude.config_file),

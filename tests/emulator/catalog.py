@@ -92,6 +92,12 @@ class EmulatedModel:
     modified_at: float = 1_735_689_600.0  # epoch seconds
     license: str | None = None
     digest: str = ""  # 64 hex digits; derived from the name when empty
+    # Prompt tokens: None counts words (short prompts stay readable in tests); a number counts UTF-8 bytes per
+    # token, like a real tokenizer (about 4 for English, denser for code and other scripts).
+    bytes_per_token: float | None = None
+    # A cloud model (`ollama signin`): /api/tags and /api/show carry where it really runs.
+    remote_model: str | None = None
+    remote_host: str | None = None
 
     def __post_init__(self) -> None:
         if not self.digest:
@@ -132,6 +138,14 @@ def default_models() -> list[EmulatedModel]:
             274_302_450, 2048, 768, base - 3 * day,
         ),
     ]  # fmt: skip
+
+
+def cloud_model() -> EmulatedModel:
+    """A cloud entry as `/api/tags` lists it after `ollama signin`: tiny on disk, run on ollama.com."""
+    return EmulatedModel(
+        "gpt-oss:120b-cloud", "gptoss", "116.8B", "MXFP4", ("completion", "tools", "thinking"), 384, 131_072,
+        2880, 1_749_000_000.0, remote_model="gpt-oss:120b", remote_host="https://ollama.com:443",
+    )  # fmt: skip
 
 
 def many_models(count: int) -> list[EmulatedModel]:

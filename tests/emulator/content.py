@@ -45,7 +45,9 @@ def example_value(schema: object, text: str, depth: int = 0) -> object:
         items = properties.items() if isinstance(properties, dict) else ()
         return {key: example_value(sub, text, depth + 1) for key, sub in items}
     if kind == "array":
-        return [example_value(schema["items"], text, depth + 1)] if "items" in schema else []
+        # A grammar built from the schema makes the model emit at least minItems items.
+        count = schema.get("minItems") if isinstance(schema.get("minItems"), int) else 1
+        return [example_value(schema["items"], text, depth + 1) for _ in range(count)] if "items" in schema else []
     examples: dict[str, object] = {"integer": 1, "number": 1.5, "boolean": True, "null": None}
     return examples.get(str(kind), text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tests.emulator.catalog import DEFAULT_NUM_CTX, EmulatedModel, layers, parse_name, qualified
@@ -28,6 +28,7 @@ from tests.emulator.wire import (
     check_types,
     decode_request,
     format_value,
+    go_json,
     go_quote,
     keep_alive_seconds,
     local_stamp,
@@ -64,6 +65,12 @@ def _tags(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
         }
         for m in emulator.state.installed()
     ]
+    for entry, m in zip(entries, emulator.state.installed(), strict=True):
+        if m.remote_host:  # api.ListModelResponse: remote_model/remote_host right after model (omitempty)
+            remote = {"remote_model": m.remote_model or m.name, "remote_host": m.remote_host}
+            entry_items = list(entry.items())
+            entry.clear()
+            entry.update(entry_items[:2] + list(remote.items()) + entry_items[2:])
     exchange.reply_json(200, {"models": entries})
 
 
@@ -118,8 +125,42 @@ def _show(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
     if verbose:
         reply["tensors"] = [{"name": "token_embd.weight", "type": "Q4_K", "shape": [model.embedding_length, 32_000]}]
     reply["capabilities"] = list(model.capabilities)
+    if model.remote_host:
+        reply["remote_model"] = model.remote_model or model.name
+        reply["remote_host"] = model.remote_host
     reply["modified_at"] = local_stamp(model.modified_at)
     exchange.reply_json(200, reply)
+
+
+def prompt_token_count(model: EmulatedModel, texts: Sequence[str]) -> int:
+    """Prompt tokens as this model's tokenizer would count them (see `EmulatedModel.bytes_per_token`)."""
+    if model.bytes_per_token is None:
+        return sum(len(text.split()) for text in texts)
+    return sum(math.ceil(len(text.encode("utf-8")) / model.bytes_per_token) for text in texts)
+
+
+def _context_size(model: EmulatedModel, options: Mapping[str, Any]) -> int:
+    num_ctx = options.get("num_ctx")
+    context = int(num_ctx) if isinstance(num_ctx, (int, float)) and num_ctx > 0 else DEFAULT_NUM_CTX
+    return min(context, model.context_length)
+
+
+def check_fits(model: EmulatedModel, body: Mapping[str, Any], options: Mapping[str, Any], tokens: int) -> int:
+    """Ollama with `truncate: false` hands the whole prompt to llama-server, which refuses one longer than its
+    context; Ollama passes that status and body on as its error text (llm/llama_server.go, Completion ->
+    statusErrorMessage; see FACTS.md). With truncation on, the prompt is cut to fit: the count the model reports."""
+    n_ctx = _context_size(model, options)
+    if tokens < n_ctx:
+        return tokens
+    if body.get("truncate") is False:
+        inner = go_json({"error": {
+            "code": 400,
+            "message": f"request ({tokens} tokens) exceeds the available context size ({n_ctx} tokens), try "
+                       "increasing it",
+            "type": "exceed_context_size_error", "n_prompt_tokens": tokens, "n_ctx": n_ctx,
+        }}).decode()  # fmt: skip
+        raise ApiError(400, inner)
+    return n_ctx - 1
 
 
 def _parameter_count(size: str) -> int:
@@ -181,7 +222,10 @@ def _run(
 ) -> bool:
     """Emit a planned generation; False when it was abandoned."""
     delay = emulator.token_delay
-    with emulator.state.generating():
+    with emulator.slot(), emulator.state.generating():
+        if not exchange.pause(emulator.prompt_delay * plan.prompt_tokens):
+            exchange.abandon()
+            return False
         eval_start = time.perf_counter_ns()
         steps = [(piece, "") for piece in plan.thinking] + [("", piece) for piece in plan.content]
         for thinking, content in steps:
@@ -241,9 +285,9 @@ def _generate(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
         )
         return
     system: str = body.get("system") or ""
+    tokens = check_fits(model, body, options, prompt_token_count(model, [prompt, system]))
     plan = plan_generation(
-        emulator.response_tokens, prompt, len(prompt.split()) + len(system.split()),
-        _thinking_on(model, body), fmt, options,
+        *emulator.reply_text(prompt)[::-1], tokens, _thinking_on(model, body), fmt, options,
     )  # fmt: skip
     context = None if body.get("raw") else token_ids(prompt + " " + "".join(plan.content))
 
@@ -301,8 +345,10 @@ def _chat(emulator: OllamaEmulator, exchange: Exchange, raw: bytes) -> None:
         return
     last = messages[-1]
     text: str = last.get("content") or ""
-    prompt_tokens = sum(len(str(m.get("content") or "").split()) for m in messages)
-    plan = plan_generation(emulator.response_tokens, text, prompt_tokens, _thinking_on(model, body), fmt, options)
+    prompt_tokens = check_fits(
+        model, body, options, prompt_token_count(model, [str(m.get("content") or "") for m in messages])
+    )
+    plan = plan_generation(*emulator.reply_text(text)[::-1], prompt_tokens, _thinking_on(model, body), fmt, options)
     tools = body.get("tools") or []
     if tools and str(last.get("role", "")).lower() != "tool":
         plan.content, plan.done_reason = [], "stop"

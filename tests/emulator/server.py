@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import json
 import select
@@ -12,7 +13,7 @@ import socketserver
 import ssl
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -66,6 +67,13 @@ class OllamaEmulator:
         self.version = version
         self.default_keep_alive = DEFAULT_KEEP_ALIVE
         self.record = record
+        # "echo": replies cycle the words of the prompt; "receipt": replies say what the model received (bytes,
+        # a digest, and every `=== name ===` section header), so a test can tell which parts reached it.
+        self.answer_mode = "echo"
+        # Like OLLAMA_NUM_PARALLEL: at most `slots` generations run at once, the rest queue (None: no limit).
+        # Each first spends `prompt_delay` seconds per prompt token (prompt evaluation).
+        self.prompt_delay = 0.0
+        self._slots: threading.Semaphore | None = None
         self._host = host
         self._port = port
         self._tls = tls  # serve https, as a TLS-terminating reverse proxy in front of a remote Ollama would
@@ -76,6 +84,34 @@ class OllamaEmulator:
         self._thread: threading.Thread | None = None
         self._wake: socket.socket | None = None
         self._stopping = False
+
+    @property
+    def slots(self) -> int | None:
+        return self._slot_count if self._slots is not None else None
+
+    @slots.setter
+    def slots(self, count: int | None) -> None:
+        self._slot_count = count or 0
+        self._slots = threading.Semaphore(count) if count else None
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the parallel slots while generating."""
+        if self._slots is None:
+            yield
+            return
+        with self._slots:
+            yield
+
+    def reply_text(self, prompt: str) -> tuple[str, int]:
+        """The text a generation answers with and its length in tokens (see `answer_mode`)."""
+        if self.answer_mode != "receipt":
+            return prompt, self.response_tokens
+        data = prompt.encode("utf-8")
+        headers = [line.strip("= ").strip() for line in prompt.splitlines() if line.startswith("=== ")]
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        receipt = f"received {len(data)} bytes sha256:{digest} sections: " + " | ".join(headers or ["(none)"])
+        return receipt, len(receipt.split())
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 

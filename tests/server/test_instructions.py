@@ -9,20 +9,32 @@ from ollama_mcp_tray.server.instructions import LIMIT, server_instructions
 
 CODER = "qwen2.5-coder:3b"
 BASE_TOOLS = {"ollama_generate", "ollama_chat", "ollama_embed", "ollama_list_models", "ollama_show", "ollama_ps"}
+MATERIAL_TOOLS = {
+    "ollama_ask_files",
+    "ollama_summarize_files",
+    "ollama_extract_json",
+    "ollama_review_diff",
+    "ollama_label_items",
+    "ollama_digest_log",
+}
 
 
 def test_when_to_use_comes_first_then_the_tools_then_the_models():
-    text = server_instructions(sorted(BASE_TOOLS), [CODER, "llama3.2:latest"], CODER)
-    assert text.startswith("Hand work to the user's local Ollama models when it should stay on this machine")
-    assert text.index("private code") < text.index("Tools: ") < text.index("Installed models: ")
+    text = server_instructions(sorted(BASE_TOOLS | MATERIAL_TOOLS), [CODER, "llama3.2:latest"], CODER)
+    assert text.startswith("Use the user's local Ollama models for private or mechanical work.")
+    assert "pass paths, not contents" in text
+    assert text.index("private") < text.index("Tools: ") < text.index("Installed models: ")
     assert f"Installed models: {CODER} (default), llama3.2:latest." in text
-    assert "Tools: ollama_generate (one prompt), ollama_chat (a conversation)" in text
+    assert "Tools: ollama_ask_files (questions), ollama_summarize_files (summaries)" in text
+    assert "ollama_digest_log (failures in a log), ollama_generate (other text work)." in text
+    # Names the client lists anyway are not repeated.
+    assert "ollama_show" not in text and "ollama_chat" not in text
 
 
 def test_only_registered_tools_are_named_and_an_unknown_one_still_is():
     text = server_instructions(["ollama_generate", "ollama_summarise_files"], [], None)
     assert "ollama_chat" not in text and "ollama_pull" not in text
-    assert "Tools: ollama_generate (one prompt), ollama_summarise_files." in text
+    assert "Tools: ollama_generate (other text work), ollama_summarise_files." in text
 
 
 def test_without_a_cached_model_list_it_says_where_to_look():
@@ -48,9 +60,9 @@ async def test_the_server_sends_instructions_naming_its_tools_and_the_cached_mod
     async with connect(default_model=CODER) as client:
         sent = client.instructions or ""
         names = {t.name for t in (await client.list_tools()).tools}
-    assert names == BASE_TOOLS
+    assert names == BASE_TOOLS | MATERIAL_TOOLS
     assert f"Installed models: {CODER} (default), qwen3:4b." in sent
-    assert all(name in sent for name in names)
+    assert all(name in sent for name in MATERIAL_TOOLS)
     assert "ollama_pull" not in sent
     async with connect(allow_model_management=True) as client:
         assert "ollama_pull (download a model, ask the user first)" in (client.instructions or "")

@@ -9,6 +9,7 @@ import pytest
 
 from ollama_mcp_tray.server.app import ANNOTATIONS, MODEL_AWARE
 from ollama_mcp_tray.server.descriptions import STATIC
+from ollama_mcp_tray.server.material_tools import MATERIAL_TOOLS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -24,7 +25,8 @@ async def test_every_served_tool_has_one_description_and_one_set_of_hints(connec
     served = {name.removeprefix("ollama_") for name in await every_tool(connect)}
     assert served == set(ANNOTATIONS)
     assert set(MODEL_AWARE).isdisjoint(STATIC)
-    assert served == set(STATIC) | set(MODEL_AWARE)
+    assert served == set(STATIC) | set(MODEL_AWARE) | set(MATERIAL_TOOLS)
+    assert not set(MATERIAL_TOOLS) & (set(STATIC) | set(MODEL_AWARE))
 
 
 async def test_the_readme_table_lists_exactly_the_served_tools(connect):

@@ -28,11 +28,13 @@ def text_of(result) -> str:
     return "".join(block.text for block in result.content if block.type == "text")
 
 
-async def test_the_server_lists_the_six_tools_with_schemas_and_short_descriptions(connect):
+async def test_the_server_lists_its_tools_with_schemas_and_short_descriptions(connect):
     async with connect() as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == {
         "ollama_generate", "ollama_chat", "ollama_list_models", "ollama_show", "ollama_ps", "ollama_embed",
+        "ollama_ask_files", "ollama_summarize_files", "ollama_extract_json", "ollama_review_diff",
+        "ollama_label_items", "ollama_digest_log",
     }  # fmt: skip
     for tool in tools.values():
         assert tool.output_schema is not None

@@ -31,6 +31,10 @@ def test_records_round_trip_and_hold_no_text_fields(tmp_path):
         "output_tokens",
         "total_duration_s",
         "eval_duration_s",
+        "files_read",
+        "bytes_read",
+        "tokens_returned",
+        "kept_out_tokens",
     }
 
 

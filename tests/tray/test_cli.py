@@ -232,3 +232,28 @@ def test_install_desktop_and_its_reverse_write_and_remove_the_menu_entry(tmp_pat
         )
         assert done.returncode == 0, done.stderr
         assert (data_home / "applications" / "ollama-mcp-tray.desktop").exists() is present
+
+
+def test_status_shows_todays_context_kept_out_of_claude(tmp_path, ollama, capsys):
+    import time
+
+    from ollama_mcp_tray.server.usage import UsageRecord, append_usage
+
+    run(tmp_path, "config", "set", "ollama_url", ollama.url)
+    usage = tmp_path / "data" / "usage.jsonl"
+    now = time.time()
+    append_usage(usage, UsageRecord(now, "summarize_files", "m", "ok", 900, 80, kept_out_tokens=120_000))
+    append_usage(usage, UsageRecord(now, "ask_files", "m", "ok", 100, 20, kept_out_tokens=3_456))
+    capsys.readouterr()
+    assert run(tmp_path, "status") == 0
+    assert "context kept out of Claude: 123456 tokens" in capsys.readouterr().out
+    assert run(tmp_path, "status", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["usage_today"]["kept_out_tokens"] == 123_456
+
+
+def test_list_and_number_settings_can_be_set_from_the_command_line(tmp_path, capsys):
+    assert run(tmp_path, "config", "set", "allowed_folders", "/srv/docs, ~/notes") == 0
+    assert run(tmp_path, "config", "set", "material_parallel", "2") == 0
+    saved = json.loads((tmp_path / "cfg" / "settings.json").read_text(encoding="utf-8"))
+    assert saved["allowed_folders"] == ["/srv/docs", "~/notes"] and saved["material_parallel"] == 2
+    assert run(tmp_path, "config", "set", "material_parallel", "two") != 0

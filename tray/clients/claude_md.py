@@ -24,14 +24,19 @@ def section(server_name: str, default_model: str | None) -> str:
             BEGIN,
             "## Local model usage",
             "",
-            f"A local Ollama model is available through the `{server_name}` MCP server{model}.",
-            f"- Hand it self-contained, low-stakes work: summarising, drafting, classifying, rewriting, "
-            f"extracting, first-pass review (`{prefix}generate`, `{prefix}chat`).",
-            "- When the user asks to keep something private (their code, documents, logs with personal data), "
-            "process it with the local model rather than quoting it into your own context.",
-            "- Keep planning, editing files and final answers yourself; check what it returns before using it.",
-            f"- `{prefix}list_models` shows the installed models; pick a coder model for code.",
-            "- It runs on the user's own machine: it is free to call but slower; prefer short, focused prompts.",
+            f"A local Ollama model is available through the `{server_name}` MCP server{model}. Its tools read "
+            "files on this machine themselves and return only the result, so the material never enters your "
+            "context or leaves the machine.",
+            f"- Before reading files, folders, diffs or logs yourself to summarise or question them, use "
+            f"`{prefix}summarize_files`, `{prefix}ask_files` (answers cite path:line), `{prefix}extract_json`, "
+            f"`{prefix}review_diff`, `{prefix}label_items` or `{prefix}digest_log` (save long command output to a "
+            "file first).",
+            "- Prefer them for private code and documents, and for anything long: each result says how much "
+            "context it kept out.",
+            f"- For other self-contained, low-stakes work (drafting, rewriting, classifying) use "
+            f"`{prefix}generate` or `{prefix}chat`; `{prefix}list_models` shows the models.",
+            "- Keep planning, editing files and final answers yourself; check what it returns (the cited lines) "
+            "before relying on it. If a tool says to do the task yourself, do so.",
             END,
         ]
     )

@@ -294,6 +294,8 @@ def usage_line(state: TrayState) -> str:
     parts = [f"Today: {usage.calls} call{'s' if usage.calls != 1 else ''} from Claude Code"]
     if usage.prompt_tokens or usage.output_tokens:
         parts.append(f"{_compact_count(usage.prompt_tokens)} tokens in, {_compact_count(usage.output_tokens)} out")
+    if usage.kept_out_tokens:
+        parts.append(f"{_compact_count(usage.kept_out_tokens)} kept out of Claude")
     if usage.median_tokens_per_second is not None:
         parts.append(f"{usage.median_tokens_per_second:.0f} tok/s")
     if usage.errors:

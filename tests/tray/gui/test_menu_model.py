@@ -252,3 +252,10 @@ def test_sizes_follow_the_servers_one_rule():
     from ollama_mcp_tray.server.units import human_size
 
     assert mm.human_size is human_size
+
+
+def test_the_usage_line_shows_the_context_kept_out_of_claude_today() -> None:
+    state = dataclasses.replace(up(), usage_today=UsageSummary(3, 0, 9000, 600, 40.0, kept_out_tokens=250_000))
+    assert mm.usage_line(state) == (
+        "Today: 3 calls from Claude Code · 9.0k tokens in, 600 out · 250.0k kept out of Claude · 40 tok/s"
+    )

@@ -1,0 +1,543 @@
+"""The material tools: Claude names files, folders, globs, a diff or a log; the server reads them, a local model
+does the work, and only the result goes back.
+
+Each tool: confine and read (server/confine.py), fit and map-reduce (server/fitting.py, server/material.py),
+then one `MaterialResult` with the answer, what was read and skipped, where the material went, and the
+accounting. Any failure is a tool error telling Claude why and to do the task itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Annotated, Any, Literal
+
+import anyio
+import jsonschema
+from mcp.server.mcpserver import Context
+from mcp_types import CallToolResult, ListRootsResult, TextContent
+from pydantic import Field
+
+from .confine import Confinement, Document, Gathered, Skipped, shown_skips
+from .errors import MaterialError, OllamaError
+from .fitting import FIT_BYTES_PER_TOKEN, Piece, account_tokens, fit_tokens, render
+from .gitdiff import diff_from_text, read_diff
+from .material import ModelFactsCache, RootsArg, Runner, Task, confinement, destination, run_all
+from .ollama_client import same_model
+from .results import MaterialFile, MaterialResult, MaterialSkip
+from .tools import ToolContext
+
+SYSTEM = (
+    "You work on material read from the user's own machine: source code, documents, diffs, logs. Be exact and "
+    "brief. Use only the material given; never invent files, lines or facts. Lines are numbered 'N: text'; cite "
+    "them as path:N."
+)
+LABEL_BATCH = 40  # items per labelling request at most
+FOOTER_SKIPS = 10  # skipped paths named in the text answer; the rest are in the structured content
+
+Str = Annotated[str, Field(strict=True, min_length=1, max_length=4096)]
+PathsArg = Annotated[
+    list[Str] | None,
+    Field(
+        strict=True,
+        max_length=500,
+        description="Files, folders or globs ('src/**/*.py'), relative to the project folder or absolute. "
+        "Folders and globs honour .gitignore; secret-shaped, binary and oversized files are skipped.",
+    ),
+]
+TextArg = Annotated[
+    str | None, Field(strict=True, max_length=20_000_000, description="Plain text to use instead of (or with) paths.")
+]
+ModelArg = Annotated[
+    str | None, Field(strict=True, max_length=300, description="Ollama model; omit for the default. Local only.")
+]
+
+
+MATERIAL_TOOLS = ("ask_files", "summarize_files", "extract_json", "review_diff", "label_items", "digest_log")
+"""The material tools' names without the `ollama_` prefix, as `build_material_tools` keys them."""
+
+
+@dataclass(frozen=True)
+class MaterialTool:
+    fn: Callable[..., Awaitable[CallToolResult]]
+    description: str
+
+
+def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
+    """The material tools, keyed by name without the `ollama_` prefix."""
+    facts_cache = ModelFactsCache()
+    config = tc.config.material
+
+    async def gather(
+        roots: ListRootsResult, paths: Sequence[str] | None, text: str | None
+    ) -> tuple[Confinement, Gathered]:
+        if not paths and not (text or "").strip():
+            raise MaterialError("Pass `paths` (files, folders or globs) or `text`.")
+        rules = confinement(roots, config)
+        got = await anyio.to_thread.run_sync(rules.gather, list(paths or [])) if paths else Gathered()
+        if text and text.strip():
+            got.documents.insert(0, Document("(text)", text, len(text.encode("utf-8"))))
+        if not got.documents:
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in got.skipped[:FOOTER_SKIPS]) or "no files"
+            raise MaterialError(
+                f"Nothing readable was found ({reasons}). Nothing was sent to the model. If you may read these "
+                "files, do the task yourself; or pass other paths."
+            )
+        return rules, got
+
+    async def runner(ctx: Context, model: str | None) -> Runner:
+        name = tc.model(model)
+        client = tc.require_client()
+        facts = await facts_cache.get(client, name)
+        if facts.remote_host and not config.allow_cloud_models:
+            raise MaterialError(
+                f"{name} is a cloud model (it runs on {facts.remote_host}, off this machine). Material tools send "
+                "file contents to the model, and the user has not allowed cloud models for them "
+                "(`allow_cloud_models` in the app's settings). Use a local model (see ollama_list_models)."
+            )
+
+        async def progress(done: float, total: float | None, message: str) -> None:
+            await ctx.report_progress(done, total, message)
+
+        try:
+            loaded = next((m.context_length for m in await client.running() if same_model(m.name, name)), None)
+        except OllamaError:  # only an optimisation: without it, the context is sized from scratch
+            loaded = None
+        return Runner(client, facts, config, progress, loaded_ctx=loaded)
+
+    def finish(
+        run: Runner, got: Gathered, answer: str, stats: dict[str, Any], started: float, **extra: Any
+    ) -> CallToolResult:
+        where = destination(tc.config.base_url, run.facts)
+        tokens_read = account_tokens(got.bytes_read)
+        skips = shown_skips(got.skipped)
+        result = MaterialResult(
+            answer=answer,
+            model=run.facts.name,
+            material_went_to=where,
+            read=[MaterialFile(path=d.path, bytes=d.size) for d in got.documents],
+            skipped=[MaterialSkip(path=s.path, reason=s.reason) for s in skips],
+            parts=run.tally.parts,
+            requests=run.tally.requests,
+            files_read=sum(1 for d in got.documents if not d.path.startswith("(")),  # "(text)", "(items)"
+            bytes_read=got.bytes_read,
+            tokens_read=tokens_read,
+            prompt_eval_count=run.tally.prompt_eval_count,
+            output_tokens=run.tally.output_tokens,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            **extra,
+        )
+        footer = _footer(result, got.skipped)
+        # Claude may be shown both the text and the structured content: count both (an upper bound).
+        returned = account_tokens(f"{answer}\n\n---\n{footer}") + account_tokens(result.model_dump_json()) + 8
+        result.tokens_returned = returned
+        result.kept_out_tokens = max(0, tokens_read - returned)
+        text = f"{answer}\n\n---\n{footer.replace('{kept}', str(result.kept_out_tokens))}"
+        stats.update(
+            prompt_tokens=result.prompt_eval_count,
+            output_tokens=result.output_tokens,
+            total_duration_ms=result.duration_ms,
+            files_read=result.files_read,
+            bytes_read=result.bytes_read,
+            tokens_returned=returned,
+            kept_out_tokens=result.kept_out_tokens,
+        )
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json")
+        )
+
+    def pieces(got: Gathered, run: Runner, task: Task, numbered: bool = True) -> list[Piece]:
+        budget = run.budget(task)
+        return [p for d in got.documents for p in render(d.path, d.text, budget, numbered)]
+
+    async def ask_files(
+        ctx: Context,
+        roots: RootsArg,
+        question: Annotated[str, Field(strict=True, min_length=1, max_length=20_000, description="The question.")],
+        paths: PathsArg = None,
+        text: TextArg = None,
+        model: ModelArg = None,
+    ) -> Annotated[CallToolResult, MaterialResult]:
+        started = time.perf_counter()
+        async with tc.call("ask_files", model or tc.default_model()) as stats:
+            run = await runner(ctx, model)
+            _, got = await gather(roots, paths, text)
+            task = Task(
+                SYSTEM,
+                f"Answer this question from the material above: {question}\nCite the lines you rely on as "
+                "path:line. If the material does not hold the answer, say so plainly.",
+                "Partial answers to the question below came from different parts of the material. Combine them "
+                f"into one answer, keeping their path:line citations; drop parts that found nothing. Question: "
+                f"{question}",
+            )
+            answer = await run.run(task, pieces(got, run, task))
+            return finish(run, got, answer, stats, started)
+
+    async def summarize_files(
+        ctx: Context,
+        roots: RootsArg,
+        paths: PathsArg = None,
+        text: TextArg = None,
+        focus: Annotated[
+            str | None, Field(strict=True, max_length=2000, description="What the summary should attend to.")
+        ] = None,
+        length: Annotated[
+            Literal["short", "medium", "long"], Field(description="short: a paragraph; long: a page.")
+        ] = "medium",
+        model: ModelArg = None,
+    ) -> Annotated[CallToolResult, MaterialResult]:
+        started = time.perf_counter()
+        size = {"short": "in one paragraph", "medium": "in about ten lines", "long": "in about a page"}[length]
+        aim = f" Attend to: {focus}." if focus else ""
+        async with tc.call("summarize_files", model or tc.default_model()) as stats:
+            run = await runner(ctx, model)
+            _, got = await gather(roots, paths, text)
+            task = Task(
+                SYSTEM,
+                f"Summarise the material above {size}: what it is, its main parts and how they fit together.{aim} "
+                "Name files by path.",
+                f"These are summaries of parts of one body of material. Write one summary of the whole {size}."
+                f"{aim} Name files by path.",
+                answer_tokens={"short": 400, "medium": 800, "long": 1600}[length],
+            )
+            answer = await run.run(task, pieces(got, run, task, numbered=False))
+            return finish(run, got, answer, stats, started)
+
+    async def extract_json(
+        ctx: Context,
+        roots: RootsArg,
+        schema: Annotated[dict[str, Any], Field(description="The JSON schema the answer must validate against.")],
+        instructions: Annotated[
+            str, Field(strict=True, min_length=1, max_length=20_000, description="What to extract.")
+        ],
+        paths: PathsArg = None,
+        text: TextArg = None,
+        model: ModelArg = None,
+    ) -> Annotated[CallToolResult, MaterialResult]:
+        started = time.perf_counter()
+        async with tc.call("extract_json", model or tc.default_model()) as stats:
+            try:
+                validator_cls = jsonschema.validators.validator_for(schema)
+                validator_cls.check_schema(schema)
+            except jsonschema.SchemaError as exc:
+                raise MaterialError(f"`schema` is not a valid JSON schema: {exc.message}.") from exc
+            validator = validator_cls(schema)
+            run = await runner(ctx, model)
+            _, got = await gather(roots, paths, text)
+            shape = json.dumps(schema, separators=(",", ":"))
+            task = Task(
+                SYSTEM,
+                f"Extract from the material above: {instructions}\nAnswer with JSON only, valid against this "
+                f"schema: {shape}",
+                f"These JSON values were extracted from parts of one body of material. Merge them into one JSON "
+                f"value valid against this schema: {shape}",
+                answer_tokens=2048,
+                format=schema,
+            )
+            material = pieces(got, run, task)
+            answer = await run.run(task, material)
+            problem = _invalid(validator, answer)
+            if problem is not None:
+                retry = Task(task.system, f"{task.instruction}\nA first answer was invalid: {problem}. Fix that.",
+                             task.combine, task.answer_tokens, task.format)  # fmt: skip
+                answer = await run.run(retry, material)
+                problem = _invalid(validator, answer)
+            if problem is not None:
+                raise MaterialError(
+                    f"The local model's JSON did not validate against the schema twice ({problem}). Do this "
+                    "extraction yourself, or simplify the schema."
+                )
+            return finish(run, got, answer, stats, started, data=json.loads(answer))
+
+    async def review_diff(
+        ctx: Context,
+        roots: RootsArg,
+        repo: Annotated[
+            str, Field(strict=True, min_length=1, max_length=4096, description="The repository folder.")
+        ] = ".",
+        staged: Annotated[
+            bool, Field(strict=True, description="Review the staged changes (git diff --cached).")
+        ] = False,
+        revision: Annotated[
+            str | None,
+            Field(strict=True, max_length=300, description="A revision or range, e.g. 'main..HEAD' or 'HEAD~3'."),
+        ] = None,
+        paths: PathsArg = None,
+        focus: Annotated[str | None, Field(strict=True, max_length=2000, description="What to look for.")] = None,
+        text: Annotated[
+            str | None, Field(strict=True, max_length=20_000_000, description="A diff as text, instead of running git.")
+        ] = None,
+        model: ModelArg = None,
+    ) -> Annotated[CallToolResult, MaterialResult]:
+        started = time.perf_counter()
+        async with tc.call("review_diff", model or tc.default_model()) as stats:
+            run = await runner(ctx, model)
+            if text is not None:
+                diff = diff_from_text(text)
+            else:
+                rules = confinement(roots, config)
+                diff = await read_diff(rules, repo, staged=staged, revision=revision, paths=paths or [])
+            got = Gathered(documents=diff.files, skipped=diff.skipped)
+            if not got.documents:
+                what = "staged changes" if staged else f"changes in {revision}" if revision else "uncommitted changes"
+                skipped = "; ".join(f"{s.path}: {s.reason}" for s in got.skipped) or "the diff is empty"
+                raise MaterialError(f"There are no {what} to review ({skipped}). Nothing was sent to the model.")
+            aim = f" Look especially for: {focus}." if focus else ""
+            task = Task(
+                SYSTEM,
+                "Review the diff above as a careful senior engineer: bugs, risky changes, missing error handling "
+                f"or tests, unclear code.{aim} For each finding give path:line (new-file line numbers are at the "
+                "start of lines), the severity (high/medium/low) and one or two sentences. If it looks fine, say so.",
+                "These are reviews of parts of one diff. Merge them into one list of findings ordered by severity, "
+                "each with path:line; drop duplicates.",
+                answer_tokens=1200,
+            )
+            budget = run.budget(task)
+            material = [p for d in got.documents for p in render(d.path, _number_diff(d.text), budget, False)]
+            answer = await run.run(task, material)
+            return finish(run, got, answer, stats, started)
+
+    async def label_items(
+        ctx: Context,
+        roots: RootsArg,
+        labels: Annotated[
+            list[Annotated[str, Field(strict=True, min_length=1, max_length=200)]],
+            Field(strict=True, min_length=2, max_length=50, description="The labels to choose from."),
+        ],
+        instructions: Annotated[
+            str | None, Field(strict=True, max_length=4000, description="How to choose a label.")
+        ] = None,
+        path: Annotated[
+            str | None, Field(strict=True, max_length=4096, description="A file whose non-empty lines are the items.")
+        ] = None,
+        paths: PathsArg = None,
+        items: Annotated[
+            list[Annotated[str, Field(strict=True, max_length=100_000)]] | None,
+            Field(strict=True, max_length=100_000, description="Plain-text items, instead of a file."),
+        ] = None,
+        parallel: Annotated[
+            int | None, Field(strict=True, ge=1, le=16, description="Requests at once (default: the setting).")
+        ] = None,
+        model: ModelArg = None,
+    ) -> Annotated[CallToolResult, MaterialResult]:
+        started = time.perf_counter()
+        async with tc.call("label_items", model or tc.default_model()) as stats:
+            if sum(x is not None for x in (path, paths, items)) != 1:
+                raise MaterialError("Pass exactly one of `path` (a line an item), `paths` (a file an item) or `items`.")
+            run = await runner(ctx, model)
+            if parallel is not None:
+                run = Runner(run.client, run.facts, replace(config, parallel=parallel), run.progress,
+                             loaded_ctx=run.loaded_ctx)  # fmt: skip
+            if items is not None:
+                got = Gathered(documents=[Document("(items)", "\n".join(items), sum(len(i.encode()) for i in items))])
+                entries = [(f"#{i + 1}", item) for i, item in enumerate(items)]
+            else:
+                _, got = await gather(roots, [path] if path else paths, None)
+                if path:
+                    doc = got.documents[0]
+                    entries = [(f"{doc.path}:{n}", line) for n, line in enumerate(doc.text.splitlines(), 1)
+                               if line.strip()]  # fmt: skip
+                else:
+                    entries = [(d.path, d.text) for d in got.documents]
+            chosen = await _label(run, entries, labels, instructions)
+            counts = Counter(chosen)
+            answer = (
+                "Counts: "
+                + ", ".join(f"{label}: {counts.get(label, 0)}" for label in labels)
+                + "\n"
+                + "\n".join(f"{ref}: {label}" for (ref, _), label in zip(entries, chosen, strict=True))
+            )
+            listed = [{"item": ref, "label": label} for (ref, _), label in zip(entries, chosen, strict=True)]
+            return finish(run, got, answer, stats, started, labels=listed)
+
+    async def digest_log(
+        ctx: Context,
+        roots: RootsArg,
+        path: Annotated[
+            str | None, Field(strict=True, max_length=4096, description="The saved log (test, build or lint output).")
+        ] = None,
+        text: TextArg = None,
+        focus: Annotated[str | None, Field(strict=True, max_length=2000, description="What matters most.")] = None,
+        model: ModelArg = None,
+    ) -> Annotated[CallToolResult, MaterialResult]:
+        started = time.perf_counter()
+        aim = f" Attend especially to: {focus}." if focus else ""
+        async with tc.call("digest_log", model or tc.default_model()) as stats:
+            run = await runner(ctx, model)
+            _, got = await gather(roots, [path] if path else None, text)
+            task = Task(
+                SYSTEM,
+                "The material is the output of a command (tests, a build or a linter). List the failures and errors "
+                "that matter, each as: path:line of the log where it shows, what failed (test, file, target), and "
+                f"the error in one line. Leave out passing steps, progress and noise.{aim} End with one line: the "
+                "overall outcome (counts if the log gives them). If nothing failed, say so.",
+                "These are digests of parts of one log. Merge them: each failure once, with its log line numbers, "
+                "most important first; end with one line on the overall outcome.",
+                answer_tokens=1000,
+            )
+            answer = await run.run(task, pieces(got, run, task))
+            return finish(run, got, answer, stats, started)
+
+    return {
+        "ask_files": MaterialTool(
+            ask_files,
+            "Use this instead of reading files yourself to answer a question about local files, folders or globs "
+            "(code, docs, configs): a local Ollama model reads them on this machine and only its answer, citing "
+            "path:line, comes back, so the files never enter your context or leave the machine. Large material is "
+            "split and map-reduced. Accepts plain `text` too. Check important claims against the cited lines.",
+        ),
+        "summarize_files": MaterialTool(
+            summarize_files,
+            "Use this to get a summary of files or a whole folder without reading them: a local model reads them "
+            "on this machine (honouring .gitignore, skipping secrets and binaries) and returns only the summary. "
+            "Good for orienting in an unfamiliar repository or long documents. Accepts plain `text` too.",
+        ),
+        "extract_json": MaterialTool(
+            extract_json,
+            "Use this to pull structured data out of local files or text into JSON that must validate against your "
+            "JSON schema (names, settings, endpoints, TODOs, table rows): a local model reads the material here; "
+            "the result is validated, retried once, and is an error rather than invalid JSON.",
+        ),
+        "review_diff": MaterialTool(
+            review_diff,
+            "Use this for a first review of a git diff (uncommitted changes to tracked files, staged changes, or a "
+            "revision range like main..HEAD) without reading it yourself: git runs here, a local model reviews the "
+            "hunks and returns findings with path:line and severity. Hunks of secret-shaped files are never sent. "
+            "Accepts a diff as `text` too.",
+        ),
+        "label_items": MaterialTool(
+            label_items,
+            "Use this to classify many items with a fixed set of labels: the lines of a file (path), many files "
+            "(paths, one label each) or plain items, with several local requests at once. Returns each item's "
+            "label and the counts; only the labels come back to you.",
+        ),
+        "digest_log": MaterialTool(
+            digest_log,
+            "Use this instead of reading long command output saved in a file (test, build or lint logs): a local "
+            "model reads the log here and returns only the failures that matter, with their log line numbers, and "
+            "the overall outcome. Save the output first (e.g. `pytest > /tmp/test.log 2>&1`).",
+        ),
+    }
+
+
+def _footer(result: MaterialResult, skipped: Sequence[Skipped]) -> str:
+    where = result.material_went_to
+    line = (
+        f"Read {result.files_read} file(s), {result.bytes_read} bytes, on this machine; sent to {result.model} on "
+        f"{where} in {result.parts} part(s); kept about {{kept}} tokens out of your context."
+    )
+    if not skipped:
+        return line
+    named = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:FOOTER_SKIPS])
+    more = f"; +{len(skipped) - FOOTER_SKIPS} more (see `skipped`)" if len(skipped) > FOOTER_SKIPS else ""
+    return f"{line}\nSkipped: {named}{more}."
+
+
+def _invalid(validator: Any, answer: str) -> str | None:
+    try:
+        value = json.loads(answer)
+    except ValueError as exc:
+        return f"not JSON ({exc})"
+    error = next(iter(validator.iter_errors(value)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+    return f"at {where}: {error.message}"
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def _number_diff(section: str) -> str:
+    """A file's diff with each new-side line prefixed by its line number in the new file."""
+    out: list[str] = []
+    number = 0
+    for line in section.splitlines():
+        hunk = _HUNK.match(line)
+        if hunk:
+            number = int(hunk.group(1))
+            out.append(line)
+        elif number and line[:1] in (" ", "+"):
+            out.append(f"{number}: {line}")
+            number += 1
+        elif number and line[:1] == "-":
+            out.append(f"   {line}")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+async def _label(
+    run: Runner, entries: Sequence[tuple[str, str]], labels: Sequence[str], instructions: str | None
+) -> list[str]:
+    """One label per entry, in batches sent with bounded parallelism; a batch that fails validation is retried once."""
+    how = f" {instructions}" if instructions else ""
+    base = Task(SYSTEM, "", answer_tokens=16, format=None)
+    budget = max(256, run.budget(base) // 2)
+    item_cap = budget // 4  # fit-tokens one item may take; longer items are cut for labelling
+    batches: list[list[int]] = []
+    current: list[int] = []
+    used = 0
+    for index, (_, content) in enumerate(entries):
+        cost = min(fit_tokens(content), item_cap) + 4
+        if current and (len(current) >= LABEL_BATCH or used + cost > budget):
+            batches.append(current)
+            current, used = [], 0
+        current.append(index)
+        used += cost
+    if current:
+        batches.append(current)
+    chosen: list[str] = [""] * len(entries)
+    done = 0
+    limit_chars = item_cap * FIT_BYTES_PER_TOKEN
+
+    async def one(number: int, batch: list[int]) -> None:
+        nonlocal done
+        schema = {
+            "type": "object",
+            "properties": {
+                "labels": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(labels)},
+                    "minItems": len(batch),
+                    "maxItems": len(batch),
+                }
+            },
+            "required": ["labels"],
+        }
+        listing = "\n".join(
+            f"ITEM {k + 1}: {entries[i][1][:limit_chars].replace(chr(10), ' ')}" for k, i in enumerate(batch)
+        )
+        task = Task(
+            SYSTEM,
+            f"Label each of the {len(batch)} items above with exactly one of: {', '.join(labels)}.{how} Answer "
+            f'JSON: {{"labels": [...]}} with one label per item, in order.',
+            answer_tokens=16 + 12 * len(batch),
+            format=schema,
+        )
+        validator = jsonschema.Draft202012Validator(schema)
+        problem: str | None = "not tried"
+        for attempt in range(2):
+            note = task.instruction if attempt == 0 else f"{task.instruction}\nA first answer was invalid: {problem}."
+            answer = await run.complete(task, listing, note)
+            problem = _invalid(validator, answer)
+            if problem is None:
+                for i, label in zip(batch, json.loads(answer)["labels"], strict=True):
+                    chosen[i] = label
+                break
+        if problem is not None:
+            raise MaterialError(
+                f"The local model's labels for items {entries[batch[0]][0]}..{entries[batch[-1]][0]} did not validate "
+                f"twice ({problem}). Label these items yourself, or use fewer labels."
+            )
+        done += 1
+        await run.report(done, len(batches), f"part {number + 1}/{len(batches)}: {entries[batch[0]][0]}")
+
+    run.tally.parts = len(batches)
+    await run_all([partial(one, number, batch) for number, batch in enumerate(batches)])
+    return chosen
