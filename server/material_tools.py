@@ -110,7 +110,10 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
         run: Runner, got: Gathered, answer: str, stats: dict[str, Any], started: float, **extra: Any
     ) -> CallToolResult:
         where = destination(tc.config.base_url, run.facts)
-        tokens_read = account_tokens(got.bytes_read)
+        # Only what the server read from disk counts: text Claude passed in was in its context already.
+        local = [d for d in got.documents if not d.path.startswith("(")]  # "(text)", "(items)" are Claude's
+        local_bytes = sum(d.size for d in local)
+        tokens_read = account_tokens(local_bytes)
         skips = shown_skips(got.skipped)
         result = MaterialResult(
             answer=answer,
@@ -120,8 +123,8 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
             skipped=[MaterialSkip(path=s.path, reason=s.reason) for s in skips],
             parts=run.tally.parts,
             requests=run.tally.requests,
-            files_read=sum(1 for d in got.documents if not d.path.startswith("(")),  # "(text)", "(items)"
-            bytes_read=got.bytes_read,
+            files_read=len(local),
+            bytes_read=local_bytes,
             tokens_read=tokens_read,
             prompt_eval_count=run.tally.prompt_eval_count,
             output_tokens=run.tally.output_tokens,

@@ -123,6 +123,8 @@ async def test_no_roots_and_no_allowed_folders_refuses_paths_but_plain_text_work
         plain = await client.call_tool("ollama_summarize_files", {"text": "Some pasted notes about a plan."})
     assert refused.is_error and "allowed_folders" in text_of(refused)
     assert not plain.is_error and plain.structured_content["files_read"] == 0
+    # Text Claude passed in was in its context already: nothing is counted as kept out.
+    assert plain.structured_content["bytes_read"] == plain.structured_content["kept_out_tokens"] == 0
     assert "Some pasted notes" in "".join(model_inputs(ollama))
 
 
