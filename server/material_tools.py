@@ -420,8 +420,8 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
 def _footer(result: MaterialResult, skipped: Sequence[Skipped]) -> str:
     where = result.material_went_to
     line = (
-        f"Read {result.files_read} file(s), {result.bytes_read} bytes, on this machine; sent to {result.model} on "
-        f"{where} in {result.parts} part(s); kept about {{kept}} tokens out of your context."
+        f"Read {result.files_read} file(s), {result.bytes_read} bytes, locally; processed by {result.model} on "
+        f"{where} in {result.parts} part(s); about {{kept}} tokens kept out of your context."
     )
     if not skipped:
         return line
