@@ -431,10 +431,10 @@ class Registrar:
             return edits[-1][1]
 
         def verify(text: str) -> bool:
+            # Another writer may have put back a version without our entry (MISSING: not JSON to compare).
             document = parse_document(_empty_as_object(text))
-            return json.dumps(get_value(document, (*self._servers_path(target, document), target.name))) == json.dumps(
-                desired
-            )
+            entry = get_value(document, (*self._servers_path(target, document), target.name))
+            return entry is not MISSING and json.dumps(entry) == json.dumps(desired)
 
         mode = 0o600 if target.scope is not Scope.PROJECT else 0o644
         if self._editor.edit(file, edit, new_mode=mode, verify=verify).changed:
