@@ -31,7 +31,7 @@ REFRESH_EVERY = 5.0
 WAIT = 15.0
 """How long we wait for the lock: longer than STALE_AFTER, so a lock left by a killed holder is always outlived,
 and about as long as Claude Code itself waits for it."""
-_POLL = 0.05
+_POLL = 0.01
 
 
 def lock_path(path: Path) -> Path:

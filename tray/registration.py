@@ -27,7 +27,16 @@ from ollama_mcp_tray.server.config import normalize_url
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
-from .claude_config import MISSING, Document, DocumentError, Splice, get_value, parse_document, render_document
+from .claude_config import (
+    MISSING,
+    Document,
+    DocumentError,
+    Splice,
+    get_value,
+    json_type,
+    parse_document,
+    render_document,
+)
 from .config_errors import ConfigFileRefused, ForeignEntryError
 from .safe_edit import SafeEditor
 
@@ -524,7 +533,7 @@ class Registrar:
             if current is MISSING:
                 current = []
             if not isinstance(current, list):
-                raise DocumentError(f'"{key}" should be a list')
+                raise DocumentError(f'"{key}" should be a JSON array but is {json_type(current)}')
             if (name in current) == add:
                 return None
             updated = [*current, name] if add else [item for item in current if item != name]
@@ -585,4 +594,4 @@ def _describe(entry: Any) -> str:
     if isinstance(entry, dict):
         command = entry.get("command") or entry.get("url") or "?"
         return f"command {command!r}"
-    return f"a {type(entry).__name__}"
+    return json_type(entry)
