@@ -18,6 +18,7 @@ from ollama_mcp_tray.tray.claude_config import set_member
 from ollama_mcp_tray.tray.config_errors import ConcurrentEditError
 from ollama_mcp_tray.tray.registration import Target
 from ollama_mcp_tray.tray.safe_edit import SafeEditor
+from tests.tray.test_claude_cli_e2e import LOCAL_CLAUDE
 from tests.tray.test_cli import run_process
 from tests.tray.test_registration import USER, make_registrar
 
@@ -212,3 +213,32 @@ def test_our_enable_waits_for_claude_code_and_registers_once_it_is_done(tmp_path
     status = registrar.enable(Target(USER.scope, USER.name))
     assert status.up_to_date
     assert "ollama" in json.loads((tmp_path / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]
+
+
+@pytest.mark.claude
+@pytest.mark.skipif(not LOCAL_CLAUDE.is_file(), reason="the pinned Claude Code CLI is not installed")
+def test_the_real_claude_code_waits_while_we_hold_the_lock_and_writes_once_we_release_it(tmp_path):
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    entry = json.dumps({"type": "stdio", "command": "/bin/true", "args": []})
+
+    def claude(name: str) -> subprocess.Popen[str]:
+        argv = [str(LOCAL_CLAUDE), "mcp", "add-json", name, entry, "--scope", "user"]
+        return subprocess.Popen(
+            argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    # A first run writes Claude Code's start-up keys (that first write does not wait for the lock).
+    first = claude("first")
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    target = tmp_path / ".claude.json"
+    before = target.read_bytes()
+    with claude_lock.claude_lock(target) as held:
+        assert held is not None
+        waiting = claude("second")
+        time.sleep(3)
+        assert waiting.poll() is None  # still waiting for our lock
+        assert target.read_bytes() == before
+    out, _ = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, out
+    assert set(json.loads(target.read_text(encoding="utf-8"))["mcpServers"]) == {"first", "second"}
