@@ -270,7 +270,7 @@ _RENAMEAT2: list[tuple[Any, Callable[[], int]] | None] = []  # loaded on first u
 def _load_renameat2() -> tuple[Any, Callable[[], int]] | None:
     if sys.platform != "linux":
         return None
-    import ctypes  # only here: importing it costs a CLI command's start more than an edit that changes nothing
+    import ctypes  # only here: a command that writes nothing need not pay for importing it
 
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
