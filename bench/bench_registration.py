@@ -32,8 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ollama_mcp_tray.server.paths import AppPaths  # noqa: E402
-from ollama_mcp_tray.tray import safe_edit  # noqa: E402
-from ollama_mcp_tray.tray.registration import ClaudeHome, Registrar, Scope, ServerLaunch, Target, build_entry  # noqa: E402
+from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome  # noqa: E402
+from ollama_mcp_tray.tray.clients.registrar import Registrar, Scope, Target, build_entry  # noqa: E402
+from ollama_mcp_tray.tray.configfile import safe_edit  # noqa: E402
+from ollama_mcp_tray.tray.launch import ServerLaunch  # noqa: E402
 
 DEFAULT_CLAUDE = ROOT / ".tools" / "claude" / "node_modules" / ".bin" / "claude"
 

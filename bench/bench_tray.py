@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from Xlib.error import XError  # noqa: E402
 
-from ollama_mcp_tray.tray.state import IconState  # noqa: E402
+from ollama_mcp_tray.tray.gui.state import IconState  # noqa: E402
 from tests.desktop_session import DesktopSession, Rect, desktop_session, missing_tools, wait_for  # noqa: E402
 from tests.ollama_emulator import OllamaEmulator, many_models  # noqa: E402
-from tests.tray.test_desktop import icon_match, icon_on_screen  # noqa: E402
+from tests.tray.gui.test_desktop import icon_match, icon_on_screen  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 MEMORY = ("VmRSS", "RssAnon", "Pss")
@@ -71,7 +71,7 @@ def measure(backend: str, seconds: float, trials: int) -> dict[str, float]:
             env = {"HOME": str(home), "OLLAMA_URL": emu.url, "PYSTRAY_BACKEND": backend}
             bare = desk.spawn([sys.executable, str(ROOT / "bench" / "bare_icon.py")], env=env, log_name="bare")
             docked_icons(desk, 1)
-            tray = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.app"], env=env, log_name="tray")
+            tray = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"], env=env, log_name="tray")
             tray_icon = wait_for(
                 lambda: next((r for r in docked_icons(desk, 2) if icon_match(desk, r)[1] < 10), None),
                 10,

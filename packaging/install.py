@@ -17,7 +17,8 @@ What it does:
 6. prints what to do next.
 
 `--uninstall` removes the registrations in Claude Code (unless `--keep-registrations`), the menu entry,
-the login item, the links and the environment; settings and logs stay (their folders are printed).
+the login item, the links and the environment; the settings, the stored key, the data (usage records, backups
+of Claude Code's files) and the logs stay, each named with its folder. `--uninstall --purge` removes those too.
 
 This script runs before any dependency exists, so it uses the standard library only (no platformdirs: the
 folders are computed here the way platformdirs computes them). Exit codes: 0 done, 1 a step failed (the
@@ -27,6 +28,8 @@ message says which and what to do), 2 bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -96,6 +99,58 @@ class Layout:
 
     def venv_command(self, name: str) -> Path:
         return self.venv_bin / (f"{name}.exe" if self.platform == "win32" else name)
+
+
+@dataclass(frozen=True)
+class AppFolders:
+    """Where the installed app keeps the user's files (the folders `server/paths.py` gets from platformdirs)."""
+
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+
+    def kept(self) -> list[tuple[str, Path]]:
+        """What an uninstall leaves, as (what it is, where), for the files and folders that exist."""
+        items = [
+            ("settings", self.config_dir / "settings.json"),
+            ("your Ollama key", self.config_dir / "ollama.key"),
+            ("data: usage records, model list, backups of Claude Code's files", self.data_dir),
+            ("logs", self.log_dir),
+        ]
+        return [(what, path) for what, path in items if path.exists()]
+
+
+def app_folders(home: Path, env: Mapping[str, str], platform: str = sys.platform) -> AppFolders:
+    """The app's folders the way platformdirs names them (this script cannot import it)."""
+    if platform == "win32":
+        local = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local") / APP
+        return AppFolders(local, local, local / "Logs")
+    if platform == "darwin":
+        support = home / "Library" / "Application Support" / APP
+        return AppFolders(support, support, home / "Library" / "Logs" / APP)
+    return AppFolders(
+        _xdg(env, "XDG_CONFIG_HOME", home / ".config") / APP,
+        _xdg(env, "XDG_DATA_HOME", home / ".local" / "share") / APP,
+        _xdg(env, "XDG_STATE_HOME", home / ".local" / "state") / APP / "log",
+    )
+
+
+_ASK_FOLDERS = (
+    "import json; from ollama_mcp_tray.server.paths import AppPaths; p = AppPaths.default(); "
+    "print(json.dumps([str(p.config_dir), str(p.data_dir), str(p.log_dir)]))"
+)
+
+
+def installed_folders(layout: Layout, env: Mapping[str, str], fallback: AppFolders) -> AppFolders:
+    """The installed app's own answer (it is the one that writes there); `fallback` when it cannot say."""
+    if not layout.venv_python.exists():
+        return fallback
+    code, output = run_quiet([layout.venv_python, "-c", _ASK_FOLDERS], env)
+    try:
+        config, data, log = (Path(p) for p in json.loads(output.strip().splitlines()[-1]))
+    except (ValueError, IndexError, TypeError):
+        return fallback
+    return AppFolders(config, data, log) if code == 0 else fallback
 
 
 def _xdg(env: Mapping[str, str], key: str, fallback: Path) -> Path:
@@ -253,7 +308,7 @@ def install_desktop(layout: Layout, env: Mapping[str, str]) -> bool:
     if succeeds([layout.venv_command(APP), "install-desktop"], env):
         return True
     # An app version without the subcommand (or a failure, which the direct call will show): call the function.
-    code = "from ollama_mcp_tray.tray.desktop_install import install_desktop; install_desktop()"
+    code = "from ollama_mcp_tray.tray.desktop.menu_entry import install_desktop; install_desktop()"
     return run([layout.venv_python, "-c", code], env) == 0
 
 
@@ -306,10 +361,14 @@ def install(
 # ---- uninstall -------------------------------------------------------------------------------------------
 
 
-def uninstall(layout: Layout, env: Mapping[str, str], *, keep_registrations: bool) -> int:
-    """Remove what `install` made; settings, logs and usage records stay."""
+def uninstall(
+    layout: Layout, env: Mapping[str, str], folders: AppFolders, *, keep_registrations: bool, purge: bool = False
+) -> int:
+    """Remove what `install` made; the user's settings, key, data and logs too with `purge`, else say where
+    they stay."""
     app = layout.venv_command(APP)
     notes: list[str] = []
+    folders = installed_folders(layout, env, folders)
     if app.exists():
         if not keep_registrations:
             say("Removing the server from Claude Code...")
@@ -325,10 +384,10 @@ def uninstall(layout: Layout, env: Mapping[str, str], *, keep_registrations: boo
             if code != 0:
                 notes.append("the registrations could not all be removed; see the messages above")
         if layout.platform.startswith("linux"):
-            direct = "from ollama_mcp_tray.tray.desktop_install import uninstall_desktop; uninstall_desktop()"
+            direct = "from ollama_mcp_tray.tray.desktop.menu_entry import uninstall_desktop; uninstall_desktop()"
             if not succeeds([app, "uninstall-desktop"], env) and run([layout.venv_python, "-c", direct], env) != 0:
                 notes.append("the application-menu entry could not be removed")
-        autostart = "from ollama_mcp_tray.tray.autostart import Autostart; Autostart().disable()"
+        autostart = "from ollama_mcp_tray.tray.desktop.autostart import Autostart; Autostart().disable()"
         if run([layout.venv_python, "-c", autostart], env) != 0:
             notes.append("the login item could not be removed")
     for name in COMMANDS:
@@ -337,10 +396,26 @@ def uninstall(layout: Layout, env: Mapping[str, str], *, keep_registrations: boo
             link.unlink()
     if layout.venv.exists():
         shutil.rmtree(layout.venv)
+    kept = folders.kept()
+    if purge:
+        for folder in dict.fromkeys((folders.config_dir, folders.data_dir, folders.log_dir)):
+            if folder.exists():
+                shutil.rmtree(folder)
+        # The log folder sits in a folder of ours (.../state/ollama-mcp-tray/log): remove that once empty.
+        if folders.log_dir.parent.name == APP:
+            with contextlib.suppress(OSError):
+                folders.log_dir.parent.rmdir()
     say("Ollama MCP Tray is uninstalled.")
     for note in notes:
         say(f"  note: {note}")
-    say(f"  Your settings and logs remain in {layout.config_dir} and {layout.data_dir}; delete them if you like.")
+    if purge:
+        for what, path in kept:
+            say(f"  removed {what}: {path}")
+    elif kept:
+        say("  These stay, in case you reinstall; delete them if you like:")
+        for what, path in kept:
+            say(f"    {what}: {path}")
+        say("  `python3 packaging/install.py --uninstall --purge` removes them all.")
     return 0
 
 
@@ -352,7 +427,12 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = dict(os.environ) if env is None else dict(env)
     parser = argparse.ArgumentParser(description="Install Ollama MCP Tray for this user.")
     parser.add_argument("--source", help="what pip installs (default: the checkout this script is in)")
-    parser.add_argument("--uninstall", action="store_true", help="remove the app (settings and logs stay)")
+    parser.add_argument(
+        "--uninstall", action="store_true", help="remove the app (settings, key, data and logs stay; see --purge)"
+    )
+    parser.add_argument(
+        "--purge", action="store_true", help="with --uninstall: also remove the settings, key, data and logs"
+    )
     parser.add_argument(
         "--keep-registrations", action="store_true", help="with --uninstall: leave Claude Code's config"
     )
@@ -368,9 +448,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         return 2
     home = Path(env.get("HOME") or env.get("USERPROFILE") or Path.home())
     layout = default_layout(home, env)
+    if args.purge and not args.uninstall:
+        sys.stderr.write("--purge goes with --uninstall.\n")
+        return 2
     try:
         if args.uninstall:
-            return uninstall(layout, env, keep_registrations=args.keep_registrations)
+            folders = app_folders(home, env)
+            return uninstall(layout, env, folders, keep_registrations=args.keep_registrations, purge=args.purge)
         source = args.source or str(CHECKOUT)
         if args.source is None and not (CHECKOUT / "pyproject.toml").is_file():
             sys.stderr.write("No checkout around this script: give --source (e.g. --source ollama-mcp-tray).\n")

@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaSnapshot  # noqa: E402
-from ollama_mcp_tray.tray import menu_model  # noqa: E402
-from ollama_mcp_tray.tray.state import TrayState  # noqa: E402
+from ollama_mcp_tray.tray.gui import menu_model  # noqa: E402
+from ollama_mcp_tray.tray.gui.state import TrayState  # noqa: E402
 from tests.desktop_session import DesktopSession, Rect, desktop_session, missing_tools, wait_for  # noqa: E402
 from tests.ollama_emulator import OllamaEmulator, default_models  # noqa: E402
 
@@ -79,7 +79,7 @@ def capture(desk: DesktopSession, home: Path, url: str, out: Path, submenu: str 
         )
         if done.returncode != 0:
             raise RuntimeError(f"`ollama-mcp-tray {' '.join(argv)}` failed: {done.stdout}{done.stderr}")
-    desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.app"], env=env, log_name="tray")
+    desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"], env=env, log_name="tray")
     icon = desk.wait_for_docked_icon(timeout=15)
     # Let the first poll land so the icon and menu show the loaded model, not "checking".
     wait_for(lambda: desk.icon_drawn(icon), 10, "the icon to draw")

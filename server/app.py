@@ -15,6 +15,8 @@ from ._version import __version__
 from .config import ServerConfig
 from .descriptions import STATIC, generation_description, read_model_cache, write_model_cache
 from .errors import ConfigError, OllamaError
+from .instructions import server_instructions
+from .mcp_server import OllamaMCPServer
 from .ollama_client import OllamaClient
 from .paths import AppPaths
 from .tools import ToolContext, build_tools
@@ -24,14 +26,29 @@ log = logging.getLogger(__name__)
 
 REFRESH_TIMEOUT_S = 3.0  # the background model-list refresh at start gives up after this
 
-INSTRUCTIONS = (
-    "Tools for the user's own Ollama models. Delegate to them work that should stay on this machine "
-    "(private code, sensitive documents) and cheap, high-volume work (summaries, classification, "
-    "extraction, boilerplate). Check their answers: local models are smaller than you."
-)
-
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 GENERATING = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
+
+MODEL_AWARE = ("generate", "chat")
+"""The tools whose descriptions name the installed models (descriptions.generation_description); every other
+tool's description is its entry in descriptions.STATIC."""
+
+ANNOTATIONS: dict[str, ToolAnnotations] = {
+    "generate": GENERATING,
+    "chat": GENERATING,
+    "list_models": READ_ONLY,
+    "show": READ_ONLY,
+    "ps": READ_ONLY,
+    "embed": READ_ONLY,
+    "pull": ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    "delete": ToolAnnotations(destructive_hint=True, open_world_hint=False),
+}
+"""Each tool's hints to the client, by the name `build_tools` gives it (a test keeps the tables in step)."""
+
+
+def describe(short: str, models: list[str], default: str | None) -> str:
+    """The description of the tool `short`, naming `models` where it chooses among them."""
+    return generation_description(short, models, default) if short in MODEL_AWARE else STATIC[short]
 
 
 def build_server(
@@ -79,33 +96,26 @@ def build_server(
             if tc.usage is not None:
                 tc.usage.close()
 
-    server: MCPServer[Any] = MCPServer(
+    tools = build_tools(tc)
+    server: MCPServer[Any] = OllamaMCPServer(
         name="ollama",
         title="Ollama (local models)",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=server_instructions([f"ollama_{short}" for short in tools], known, config.default_model),
         lifespan=lifespan,
     )
-    for short, fn in build_tools(tc).items():
-        if short in ("generate", "chat"):
-            description = generation_description(short, known, config.default_model)
-        else:
-            description = STATIC[short]
-        annotations = GENERATING if short in ("generate", "chat") else READ_ONLY
-        if short == "delete":
-            annotations = ToolAnnotations(destructive_hint=True, open_world_hint=False)
-        elif short == "pull":
-            annotations = ToolAnnotations(read_only_hint=False, open_world_hint=True)
-        server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=annotations)
+    for short, fn in tools.items():
+        description = describe(short, known, config.default_model)
+        server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=ANNOTATIONS[short])
     return server
 
 
 def set_generation_descriptions(server: MCPServer[Any], models: list[str], default: str | None) -> None:
     """Rewrite the model names in the generate/chat descriptions (seen by the next tools/list)."""
-    for short in ("generate", "chat"):
+    for short in MODEL_AWARE:
         tool = server._tool_manager.get_tool(f"ollama_{short}")
         if tool is not None:
-            tool.description = generation_description(short, models, default)
+            tool.description = describe(short, models, default)
 
 
 async def _refresh_descriptions(server: MCPServer[Any], client: OllamaClient, config: ServerConfig, cache: Any) -> None:

@@ -12,6 +12,8 @@ Environment variables:
     OLLAMA_DEFAULT_MODEL   model used when a tool call names none
     OLLAMA_MCP_ALLOW_MANAGEMENT  "1" enables the pull and delete tools
     OLLAMA_CONNECT_TIMEOUT, OLLAMA_IDLE_TIMEOUT, OLLAMA_MAX_TIME   seconds (0 for no overall cap)
+    OLLAMA_DEFAULT_NUM_PREDICT  most tokens a generation makes when the call sets no num_predict (default
+                           8192; -1: none, Ollama's own default, which lets a model that never stops run on)
     OLLAMA_CA_FILE         a private CA certificate (PEM) to trust for an https Ollama
 """
 
@@ -27,6 +29,13 @@ from .paths import AppPaths
 from .settings import DEFAULT_OLLAMA_URL, Settings, load_settings, read_key_file
 
 DEFAULT_PORT = 11434
+# Ollama's own default is -1: no limit. A model caught in a loop (repeating itself, never emitting its end token)
+# then generates until the client cancels, holding the GPU all the while. A token ceiling stops it gracefully:
+# the answer so far comes back, marked as cut off, on any hardware (a time cap would cut long answers on slow
+# machines and lose them). 8192 tokens is about 6,000 words or 30 KB of code, twice the 4096-token context
+# Ollama gives a model on machines under 24 GB of VRAM, beyond which a model no longer sees its prompt.
+DEFAULT_NUM_PREDICT = 8192
+_INT32_MAX = 2**31 - 1
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -108,6 +117,8 @@ class ServerConfig:
     allow_model_management: bool = False
     timeouts: Timeouts = Timeouts()
     ca_file: str | None = None
+    # num_predict for a generation whose call sets none; None: send none (Ollama's default, no limit)
+    default_num_predict: int | None = DEFAULT_NUM_PREDICT
 
     def auth_headers(self) -> dict[str, str]:
         """The headers that carry the key, if there is one."""
@@ -135,6 +146,24 @@ def _float_env(env: Mapping[str, str], name: str, fallback: float) -> float:
     if value < 0:
         raise ConfigError(f"{name} must not be negative.")
     return value
+
+
+def _num_predict_env(env: Mapping[str, str]) -> int | None:
+    raw = env.get("OLLAMA_DEFAULT_NUM_PREDICT", "").strip()
+    if not raw:
+        return DEFAULT_NUM_PREDICT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value == -1:
+        return None
+    if value == -2 or 0 < value <= _INT32_MAX:
+        return value
+    raise ConfigError(
+        f"OLLAMA_DEFAULT_NUM_PREDICT must be a number of tokens (1 to {_INT32_MAX}), -1 for no limit or -2 to "
+        f"fill the context, not {raw!r}. The default is {DEFAULT_NUM_PREDICT}."
+    )
 
 
 def _ca_file(value: str) -> str | None:
@@ -185,6 +214,7 @@ def resolve_config(
         if allow is not None
         else settings.allow_model_management,
         ca_file=_ca_file(env.get("OLLAMA_CA_FILE") or settings.ca_file),
+        default_num_predict=_num_predict_env(env),
         timeouts=Timeouts(
             connect=_float_env(env, "OLLAMA_CONNECT_TIMEOUT", settings.connect_timeout) or 5.0,
             idle=_float_env(env, "OLLAMA_IDLE_TIMEOUT", settings.idle_timeout) or 120.0,

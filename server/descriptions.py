@@ -13,6 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from .paths import open_private
+
 log = logging.getLogger(__name__)
 
 LIMIT = 2048  # bytes; clients may cut longer descriptions
@@ -38,9 +40,9 @@ def read_model_cache(path: Path) -> list[str]:
 def write_model_cache(path: Path, names: Sequence[str]) -> None:
     """Store model names for the next start (atomic replace; failures only logged)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"models": list(names)}), encoding="utf-8")
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"models": list(names)}))
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("Could not write the model cache %s: %s", path, exc)

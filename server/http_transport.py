@@ -7,7 +7,10 @@ job in a fraction of that. httpx2 stays the client API (timeouts, errors, reques
 httpcore2 uses too) does the HTTP parsing, so no protocol code is hand-written here. https URLs keep httpx2's
 default transport: TLS and proxies are its job, and a remote round trip dwarfs the difference.
 
-Errors are raised as httpx2's own exception types, so the client maps them like any other.
+Errors are raised as httpx2's own exception types, so the client maps them like any other; no h11 exception and
+no h11 wording leaves this module. Two subclasses say what went wrong on the wire: `ReplyCutOff` (the server
+closed the connection before its reply was complete: a crashed or restarted Ollama) and `NotHttp` (what came
+back is not an HTTP/1.1 reply: OLLAMA_URL points at something else).
 """
 
 from __future__ import annotations
@@ -23,6 +26,14 @@ import httpx2
 READ_SIZE = 65536
 
 
+class ReplyCutOff(httpx2.RemoteProtocolError):
+    """The server closed the connection before its reply was complete (or before it answered at all)."""
+
+
+class NotHttp(httpx2.RemoteProtocolError):
+    """What the server sent is not a valid HTTP/1.1 reply."""
+
+
 class _Connection:
     """One kept-alive socket and its h11 state machine."""
 
@@ -30,13 +41,41 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.h11 = h11.Connection(h11.CLIENT)
+        self.start = b""  # the first bytes of the current reply: HTTP or not
+        self.eof = False
 
     def close(self) -> None:
         self.writer.close()
 
+    def send(self, event: Any) -> bytes:
+        try:
+            return self.h11.send(event) or b""
+        except h11.LocalProtocolError as exc:
+            raise httpx2.LocalProtocolError(f"the request cannot be sent as HTTP/1.1 ({type(exc).__name__})") from exc
+
+    def next_cycle(self) -> None:
+        self.h11.start_next_cycle()
+        self.start = b""
+
+    def _broken(self, detail: str) -> httpx2.RemoteProtocolError:
+        if self.start and not (self.start.startswith(b"HTTP/") or b"HTTP/".startswith(self.start)):
+            return NotHttp("the server's reply does not begin like HTTP")
+        if self.eof:
+            return ReplyCutOff(f"the server closed the connection {detail}")
+        return NotHttp("the server's reply is not valid HTTP/1.1")
+
     async def receive(self, timeout: float | None) -> Any:
         while True:
-            event = self.h11.next_event()
+            answering = self.h11.their_state is not h11.SEND_RESPONSE  # h11 moves to ERROR when it raises
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                started = answering or bool(self.start)
+                raise self._broken("in the middle of its reply" if started else "without answering") from exc
+            if event is h11.PAUSED:
+                raise NotHttp("the server sent more than one reply")
+            if isinstance(event, h11.ConnectionClosed):
+                raise ReplyCutOff("the server closed the connection without answering")
             if event is not h11.NEED_DATA:
                 return event
             try:
@@ -44,7 +83,10 @@ class _Connection:
             except asyncio.TimeoutError as exc:
                 raise httpx2.ReadTimeout("no bytes from the server within the read timeout") from exc
             except OSError as exc:
-                raise httpx2.ReadError(str(exc)) from exc
+                raise httpx2.ReadError(f"reading the reply failed ({type(exc).__name__})") from exc
+            if len(self.start) < 5:
+                self.start += data[: 5 - len(self.start)]
+            self.eof = not data
             self.h11.receive_data(data)
 
 
@@ -62,17 +104,14 @@ class _Body(httpx2.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while not self._done:
-            try:
-                event = await self._conn.receive(self._timeout)
-            except h11.RemoteProtocolError as exc:
-                raise httpx2.RemoteProtocolError(f"the server broke off the reply: {exc}") from exc
+            event = await self._conn.receive(self._timeout)
             if isinstance(event, h11.Data):
                 yield bytes(event.data)
             elif isinstance(event, h11.EndOfMessage):
                 self._done = True
                 self._transport._release(self._key, self._conn)
             else:
-                raise httpx2.RemoteProtocolError(f"unexpected {type(event).__name__} in a response body")
+                raise NotHttp(f"unexpected {type(event).__name__} in a response body")
 
     async def aclose(self) -> None:
         if not self._done:
@@ -90,7 +129,7 @@ class LeanTransport(httpx2.AsyncBaseTransport):
 
     def _release(self, key: tuple[str, int], conn: _Connection) -> None:
         if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
-            conn.h11.start_next_cycle()
+            conn.next_cycle()
             pool = self._idle.setdefault(key, [])
             if len(pool) < self._max_idle:
                 pool.append(conn)
@@ -147,24 +186,23 @@ class LeanTransport(httpx2.AsyncBaseTransport):
         body: bytes,
         timeouts: dict[str, Any],
     ) -> httpx2.Response:
-        wire = conn.h11.send(h11.Request(method=method, target=target, headers=headers)) or b""
+        wire = conn.send(h11.Request(method=method, target=target, headers=headers))
         if body:
-            wire += conn.h11.send(h11.Data(data=body)) or b""
-        wire += conn.h11.send(h11.EndOfMessage()) or b""
+            wire += conn.send(h11.Data(data=body))
+        wire += conn.send(h11.EndOfMessage())
         try:
             conn.writer.write(wire)
             await asyncio.wait_for(conn.writer.drain(), timeouts.get("write"))
         except asyncio.TimeoutError as exc:
             raise httpx2.WriteTimeout("the request could not be sent within the write timeout") from exc
         except OSError as exc:
-            raise httpx2.WriteError(str(exc)) from exc
+            raise httpx2.WriteError(f"sending the request failed ({type(exc).__name__})") from exc
         read_timeout = timeouts.get("read")
-        try:
+        event = await conn.receive(read_timeout)
+        while isinstance(event, h11.InformationalResponse):  # 1xx (100 Continue): the real reply follows
             event = await conn.receive(read_timeout)
-        except h11.RemoteProtocolError as exc:
-            raise httpx2.RemoteProtocolError(str(exc)) from exc
         if not isinstance(event, h11.Response):
-            raise httpx2.RemoteProtocolError(f"expected a response, got {type(event).__name__}")
+            raise NotHttp(f"expected a response, got {type(event).__name__}")
         return httpx2.Response(
             status_code=event.status_code,
             headers=event.headers.raw_items(),

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from .paths import make_private_dir, open_private
+
 FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log file readable by the user alone (0600 whatever the umask; rotated files keep it)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        # Rotating handlers always append (a rollover renames the file and opens a fresh one).
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_APPEND)
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def setup_logging(log_file: Path | None, level: str = "INFO", *, stderr: bool = True) -> None:
@@ -23,8 +36,10 @@ def setup_logging(log_file: Path | None, level: str = "INFO", *, stderr: bool = 
         root.addHandler(console)
     if log_file is not None:
         try:
-            log_file.parent.mkdir(parents=True, exist_ok=True)
-            handler = RotatingFileHandler(log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8", delay=True)
+            make_private_dir(log_file.parent, narrow=True)
+            handler = PrivateRotatingFileHandler(
+                log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8", delay=True
+            )
         except OSError as exc:
             root.warning("Logging to stderr only: cannot use %s (%s)", log_file, exc)
         else:

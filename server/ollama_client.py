@@ -34,7 +34,7 @@ from .errors import (
     OllamaTimeout,
     OllamaUnreachable,
 )
-from .http_transport import LeanTransport
+from .http_transport import LeanTransport, NotHttp
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class OllamaClient:
         )
         return OllamaUnreachable(f"Cannot reach Ollama at {self.base_url} ({type(exc).__name__}). {hint}")
 
-    def _map_transport_error(self, exc: httpx2.HTTPError, *, streaming: bool = False) -> OllamaError:
+    def _map_transport_error(self, exc: httpx2.HTTPError, path: str) -> OllamaError:
         t = self.config.timeouts
         if isinstance(exc, httpx2.ConnectTimeout):
             return OllamaTimeout(
@@ -244,12 +244,23 @@ class OllamaClient:
                     "OLLAMA_CA_FILE or SSL_CERT_FILE for the server), or add the CA to the system's trust store."
                 )
             return self._unreachable(exc)
-        if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError)) and streaming:
+        if isinstance(exc, NotHttp):
             return OllamaProtocolError(
-                f"The connection to Ollama at {self.base_url} broke off before the reply was complete "
-                f"({type(exc).__name__}). Ollama may have crashed or run out of memory: check its log and retry."
+                f"The server at {self.base_url} does not speak HTTP like Ollama (its reply to {path} was not valid "
+                "HTTP/1.1). Is OLLAMA_URL pointing at Ollama: http:// or https://, and the right port (11434)?"
             )
-        return OllamaProtocolError(f"Talking to Ollama at {self.base_url} failed: {type(exc).__name__}: {exc}.")
+        if isinstance(exc, (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError)):
+            # The HTTP library's own words (h11 states, byte counts) mean nothing to the user: the log keeps them.
+            log.info("The reply to %s broke off: %s: %s", path, type(exc).__name__, exc)
+            return OllamaProtocolError(
+                f"The connection to Ollama at {self.base_url} broke off before the reply to {path} was complete. "
+                "Ollama may have crashed, been restarted or run out of memory: check its log and retry."
+            )
+        log.info("Talking to Ollama about %s failed: %s: %s", path, type(exc).__name__, exc)
+        return OllamaProtocolError(
+            f"Talking to Ollama at {self.base_url} failed ({type(exc).__name__}) on {path}. Check that OLLAMA_URL "
+            "points at Ollama and that it is up, then retry."
+        )
 
     async def _status_error(self, response: httpx2.Response, body: bytes, model: str | None) -> OllamaError:
         status = response.status_code
@@ -288,7 +299,7 @@ class OllamaClient:
             with self.capped():
                 response = await self._http.request(method, self._url(path), json=body)
         except httpx2.HTTPError as exc:
-            raise self._map_transport_error(exc) from exc
+            raise self._map_transport_error(exc, path) from exc
         content = response.content
         if response.status_code >= 400:
             raise await self._status_error(response, content, model)
@@ -380,7 +391,7 @@ class OllamaClient:
                     raise await self._status_error(response, content, model)
                 yield response
         except httpx2.HTTPError as exc:
-            raise self._map_transport_error(exc, streaming=True) from exc
+            raise self._map_transport_error(exc, path) from exc
 
     async def stream(self, path: str, body: Json, *, model: str | None = None) -> AsyncIterator[Json]:
         """POST with `stream: true` and yield each NDJSON object until the last one.
@@ -414,7 +425,7 @@ class OllamaClient:
                     finished = bool(chunk.get("done")) or chunk.get("status") == "success"
                     yield chunk
             except httpx2.HTTPError as exc:
-                raise self._map_transport_error(exc, streaming=True) from exc
+                raise self._map_transport_error(exc, path) from exc
             if not finished:
                 raise OllamaProtocolError(
                     f"Ollama's reply stream from {self.base_url} ended before it was complete (no final "

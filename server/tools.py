@@ -22,6 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
+from .arguments import STRICT, KeepAlive, NumCtx, NumPredict, OllamaOptions, Seed, Temperature, Think
 from .config import ServerConfig
 from .descriptions import write_model_cache
 from .errors import ConfigError, OllamaError
@@ -38,6 +39,7 @@ from .results import (
     PullResult,
 )
 from .settings import load_settings
+from .units import human_size
 from .usage import UsageLog, UsageRecord
 
 log = logging.getLogger(__name__)
@@ -45,30 +47,36 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.5  # progress while the model loads: well inside the "at least once a second" promise
 TOKEN_REPORT_S = 0.2  # at most this often while tokens stream
 
-Think = bool | Literal["low", "medium", "high"]
 Format = Literal["json"] | dict[str, Any]
 
 
 class ChatMessage(BaseModel):
+    model_config = STRICT
+
     role: Literal["system", "user", "assistant", "tool"]
     content: str
     images: list[str] | None = Field(None, description="Base64-encoded images, for vision models.")
     tool_name: str | None = Field(None, description="For role 'tool': the tool whose result this is.")
 
 
+# Argument types: strict and bounded (arguments.py); the SDK reads the descriptions into the inputSchema.
 ModelArg = Annotated[str | None, Field(description="Ollama model, e.g. 'qwen2.5-coder:3b'. Omit for the default.")]
 SystemArg = Annotated[str | None, Field(description="System prompt.")]
-TemperatureArg = Annotated[float | None, Field(ge=0, description="Sampling temperature; 0 for deterministic.")]
-NumCtxArg = Annotated[int | None, Field(gt=0, description="Context window in tokens.")]
-NumPredictArg = Annotated[int | None, Field(description="Most tokens to generate (-1: no limit).")]
-SeedArg = Annotated[int | None, Field(description="Random seed, for repeatable answers.")]
+TemperatureArg = Annotated[Temperature | None, Field(description="Sampling temperature, 0 to 2; 0 for deterministic.")]
+NumCtxArg = Annotated[NumCtx | None, Field(description="Context window in tokens.")]
+NumPredictArg = Annotated[
+    NumPredict | None,
+    Field(description="Most tokens to generate (default 8192 unless the server sets another; -1: no limit)."),
+]
+SeedArg = Annotated[Seed | None, Field(description="Random seed, for repeatable answers.")]
 StopArg = Annotated[list[str] | None, Field(description="Stop sequences.")]
 FormatArg = Annotated[Format | None, Field(description="'json', or a JSON schema the answer must follow.")]
 ThinkArg = Annotated[Think | None, Field(description="Ask a thinking model to reason first (true/false/level).")]
 KeepAliveArg = Annotated[
-    str | int | None, Field(description="How long the model stays loaded after: '5m', '1h', seconds, 0 unloads.")
+    KeepAlive | None,
+    Field(description="How long the model stays loaded after: '5m', '1h', seconds; 0 unloads, negative: forever."),
 ]
-OptionsArg = Annotated[dict[str, Any] | None, Field(description="Other Ollama options (top_k, top_p, ...).")]
+OptionsArg = Annotated[OllamaOptions | None, Field(description="Other Ollama options (top_k, top_p, ...).")]
 
 
 @dataclass
@@ -164,9 +172,13 @@ def _ms(value: Any) -> float:
     return round(value / 1e6, 3) if isinstance(value, int | float) else 0.0
 
 
-def _options(**values: Any) -> dict[str, Any]:
-    extra = values.pop("options", None) or {}
-    return {**extra, **{k: v for k, v in values.items() if v is not None}}
+def _options(ceiling: int | None, options: OllamaOptions | None = None, **values: Any) -> dict[str, Any]:
+    """Ollama's options: the named arguments over `options`, and the default num_predict when neither sets one."""
+    extra = options.wire() if options is not None else {}
+    merged = {**extra, **{k: v for k, v in values.items() if v is not None}}
+    if ceiling is not None and "num_predict" not in merged:
+        merged["num_predict"] = ceiling
+    return merged
 
 
 def _request_body(model: str, options: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -263,13 +275,13 @@ async def stream_generation(
     return result
 
 
-def generation_output(result: GenerationResult) -> CallToolResult:
+def generation_output(result: GenerationResult, limit: int | None = None) -> CallToolResult:
     """The answer as text for the model to read; everything else as structured content."""
     text = result.response
     if not text and result.tool_calls:
         text = "Tool calls: " + json.dumps(result.tool_calls)
     if result.done_reason == "length":
-        text += "\n\n[cut off: num_predict reached]"
+        text += f"\n\n[cut off: num_predict reached after {result.output_tokens} tokens{_limit_note(limit)}]"
     if not text:
         text = "(the model returned an empty answer)"
     return CallToolResult(
@@ -277,14 +289,20 @@ def generation_output(result: GenerationResult) -> CallToolResult:
     )
 
 
-def human_size(n: int) -> str:
-    """1234567890 -> '1.2 GB' (decimal units, as Ollama shows them)."""
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    raise AssertionError("unreachable")
+def _defaulted(tc: ToolContext, num_predict: int | None, options: OllamaOptions | None) -> int | None:
+    """The default num_predict when the call set none (so a cut-off answer can say which limit it hit)."""
+    if num_predict is not None or (options is not None and options.num_predict is not None):
+        return None
+    return tc.config.default_num_predict
+
+
+def _limit_note(limit: int | None) -> str:
+    if limit is None:
+        return ""
+    return (
+        f"; that is the default limit (OLLAMA_DEFAULT_NUM_PREDICT={limit}), which stops a model that never ends. "
+        "Pass a larger num_predict for a longer answer"
+    )
 
 
 def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
@@ -309,14 +327,20 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
         if not prompt.strip():
             raise ToolError("The prompt is empty. Pass the text the model should respond to.")
         opts = _options(
-            temperature=temperature, num_ctx=num_ctx, num_predict=num_predict, seed=seed, stop=stop, options=options
+            tc.config.default_num_predict,
+            temperature=temperature,
+            num_ctx=num_ctx,
+            num_predict=num_predict,
+            seed=seed,
+            stop=stop,
+            options=options,
         )
         body = _request_body(
             name, opts, prompt=prompt, system=system, format=format, think=think, keep_alive=keep_alive
         )
         async with tc.call("generate", name) as stats:
             result = await stream_generation(tc, ctx, "/api/generate", body, name, stats)
-        return generation_output(result)
+        return generation_output(result, _defaulted(tc, num_predict, options))
 
     async def chat(
         ctx: Context,
@@ -338,13 +362,19 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
     ) -> Annotated[CallToolResult, GenerationResult]:
         name = tc.model(model)
         opts = _options(
-            temperature=temperature, num_ctx=num_ctx, num_predict=num_predict, seed=seed, stop=stop, options=options
+            tc.config.default_num_predict,
+            temperature=temperature,
+            num_ctx=num_ctx,
+            num_predict=num_predict,
+            seed=seed,
+            stop=stop,
+            options=options,
         )
         wire = [m.model_dump(exclude_none=True) for m in messages]
         body = _request_body(name, opts, messages=wire, tools=tools, format=format, think=think, keep_alive=keep_alive)
         async with tc.call("chat", name) as stats:
             result = await stream_generation(tc, ctx, "/api/chat", body, name, stats)
-        return generation_output(result)
+        return generation_output(result, _defaulted(tc, num_predict, options))
 
     async def list_models() -> ModelList:
         async with tc.call("list_models", None):

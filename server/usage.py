@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .paths import open_private
+
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 2_000_000
@@ -58,11 +60,7 @@ class UsageLog:
         self._fd: int | None = None
 
     def _open(self) -> int:
-        try:
-            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except FileNotFoundError:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return open_private(self.path, os.O_WRONLY | os.O_APPEND)
 
     def append(self, record: UsageRecord) -> None:
         """Append one record; trims the file past `max_bytes`. Never raises: these are statistics only."""
@@ -104,7 +102,7 @@ def _trim(path: Path, keep_bytes: int) -> None:
     cut = tail.find(b"\n")
     tail = tail[cut + 1 :] if cut >= 0 else b""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as fh:
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_TRUNC), "wb") as fh:
         fh.write(tail)
         fh.flush()
         os.fsync(fh.fileno())

@@ -8,14 +8,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-CHILD_ARGUMENT = "_connection-test"  # the frozen app's way to run the tray's connection-test child
+from .launch import CHILD_ARGUMENT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a CLI command, or, with no arguments, the tray app."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == [CHILD_ARGUMENT]:
-        from .connection_test import child_main
+        from .gui.connection_test import child_main
 
         return child_main()
     if args:
@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cli_main(args)
     try:
-        from ollama_mcp_tray.tray.app import main as app_main
+        from ollama_mcp_tray.tray.gui.app import main as app_main
     except ImportError as exc:
         sys.stderr.write(
             f"ollama-mcp-tray: the tray app cannot start here ({exc}).\n"

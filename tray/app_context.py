@@ -11,8 +11,10 @@ from ollama_mcp_tray.server.config import ServerConfig, resolve_config
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings, load_settings
 
-from .registration import ClaudeHome, Registrar, ServerLaunch, entry_env
-from .safe_edit import SafeEditor
+from .clients.claude_code import ClaudeHome
+from .clients.registrar import Registrar, entry_env
+from .configfile.safe_edit import SafeEditor
+from .launch import ServerLaunch
 
 
 @dataclass

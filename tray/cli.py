@@ -3,9 +3,9 @@
 Results go to stdout, diagnostics to stderr; a user error is a message, never a traceback.
 
 Exit codes:
-    0  done / every check passed
-    1  a check failed or a problem was found (doctor, setup's verification)
-    2  usage error (unknown command or option)
+    0  done / every check passed / (status) Ollama answers
+    1  a check failed or a problem was found (doctor, setup's verification, a model that is not installed)
+    2  usage error (unknown command or option, a value a setting does not accept, an empty key)
     3  a config file was refused (does not parse, or unexpected content); it was left untouched
     4  the server name is taken by another MCP server (use --name, or --force to replace it)
     5  Ollama cannot be reached, or refused the key
@@ -19,6 +19,7 @@ HTTP client, anyio, the MCP SDK) happen inside the commands that need them, so `
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import sys
@@ -27,13 +28,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ollama_mcp_tray.server.config import ServerConfig, normalize_url, resolve_config
 from ollama_mcp_tray.server.errors import ConfigError, OllamaError, OllamaMcpError
+from ollama_mcp_tray.server.settings import read_key_file
 
-from . import claude_md
 from .app_context import AppContext
-from .app_settings import delete_key, parse_setting, save_settings, setting_names, store_key
-from .config_errors import ConcurrentEditError, ForeignEntryError
-from .registration import RegistrationStatus, Scope, Target
+from .app_settings import (
+    InvalidValue,
+    clean_key,
+    delete_key,
+    parse_setting,
+    save_settings,
+    setting_names,
+    settings_help,
+    store_key,
+)
+from .clients import claude_md
+from .clients.registrar import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
+from .configfile.errors import ConcurrentEditError, ForeignEntryError
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -97,7 +109,10 @@ def _target(args: argparse.Namespace, ctx: AppContext) -> Target:
     if scope is not Scope.USER:
         project = (args.project or Path.cwd()).expanduser().absolute()
         if not project.is_dir():
-            raise ConfigError(f"The project folder {project} does not exist.")
+            raise UsageError(
+                f"The project folder {project} does not exist (or is not a folder): give --project an existing "
+                "folder, or run the command inside the project."
+            )
     elif args.project is not None:
         raise UsageError("--project goes with --scope local or --scope project.")
     return Target(scope, name, project)
@@ -131,33 +146,41 @@ def _configure_setup(parser: argparse.ArgumentParser) -> None:
 
 @command("setup", "one-time setup: check Ollama, pick a model, register in Claude Code, verify", _configure_setup)
 def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
-    import anyio
-
     from ollama_mcp_tray.server.ollama_client import same_model
 
-    from .doctor import choose_default_model, claude_verdict, snapshot
+    from .doctor import DOWN_FIX, KEY_FIX, OllamaState, choose_default_model, claude_verdict, ollama_state, probe
 
     config = ctx.server_config()
-    snap = anyio.run(snapshot, config)
-    if not snap.up:
-        err(f"Ollama does not answer at {config.base_url}: {snap.error}")
-        err("Start Ollama, or point us at it: `ollama-mcp-tray config set ollama_url URL`.")
+    snap = probe(config)
+    state = ollama_state(snap)
+    if state is OllamaState.KEY_REFUSED:
+        err(f"Ollama at {config.base_url} refused the key: {snap.error}")
+        err(KEY_FIX)
         if not args.model:
             return EXIT_OLLAMA
-    out(f"Ollama {snap.version} at {config.base_url}" if snap.up else f"Ollama at {config.base_url} is down")
-    if snap.up:
+    elif state is OllamaState.DOWN:
+        err(f"Ollama does not answer at {config.base_url}: {snap.error}")
+        err(DOWN_FIX)
+        if not args.model:
+            return EXIT_OLLAMA
+    out(
+        f"Ollama {snap.version} at {config.base_url}"
+        if state is OllamaState.UP
+        else f"Ollama at {config.base_url}: {state.value}"
+    )
+    if state is OllamaState.UP:
         from ollama_mcp_tray.server.descriptions import write_model_cache
 
         # The server's tool descriptions name the installed models from its first start on.
         write_model_cache(ctx.paths.model_cache, [m.name for m in snap.models])
     model = args.model
-    if model and snap.up and not any(same_model(m.name, model) for m in snap.models):
+    if model and state is OllamaState.UP and not any(same_model(m.name, model) for m in snap.models):
         err(f"The model {model!r} is not installed. Install it with `ollama pull {model}`, or pick one of:")
         for m in snap.models:
             err(f"  {m.name}")
         return EXIT_PROBLEM
     model = model or choose_default_model(snap.models, [m.name for m in snap.loaded])
-    updates: dict[str, Any] = {}
+    updates = _environment_settings(ctx, config)
     if model:
         updates["default_model"] = model
     if args.name:
@@ -165,6 +188,8 @@ def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
     if updates:
         save_settings(ctx.paths.settings_file, updates)
         ctx.reload_settings()
+    if state is not OllamaState.KEY_REFUSED:  # a refused key is not worth keeping
+        _store_environment_key(ctx, config)
     out(f"Default model: {model}" if model else "No completion model installed (try `ollama pull qwen2.5-coder`).")
     status = ctx.registrar().enable(Target(Scope.USER, ctx.settings.server_name), force=args.force)
     out(f"Registered: {_describe(status)}")
@@ -178,6 +203,43 @@ def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
         _print_check(verdict)
     ok = status.state.value == "ours-current" and (verdict is None or verdict.ok) and model is not None
     return EXIT_OK if ok else EXIT_PROBLEM
+
+
+# What setup found only in the environment is saved, so the registered server (which Claude Code may start
+# without that environment) and the tray use the same Ollama. The key goes to the key file, never an entry.
+_FROM_ENVIRONMENT = {
+    "OLLAMA_KEY_HEADER": "key_header",
+    "OLLAMA_AUTH_SCHEME": "auth_scheme",
+    "OLLAMA_CA_FILE": "ca_file",
+}
+
+
+def _environment_settings(ctx: AppContext, config: ServerConfig) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    source = next((name for name in ("OLLAMA_URL", "OLLAMA_HOST") if ctx.env.get(name, "").strip()), None)
+    if source and config.base_url != normalize_url(ctx.settings.ollama_url):
+        updates["ollama_url"] = config.base_url
+        out(f"Saved the Ollama address from {source} in {ctx.paths.settings_file}: {config.base_url}")
+    resolved = {"key_header": config.key_header, "auth_scheme": config.auth_scheme, "ca_file": config.ca_file or ""}
+    for variable, name in _FROM_ENVIRONMENT.items():
+        if ctx.env.get(variable, "").strip() and resolved[name] != getattr(ctx.settings, name):
+            updates[name] = resolved[name]
+            out(f"Saved {name} from {variable} in {ctx.paths.settings_file}: {resolved[name]}")
+    return updates
+
+
+def _store_environment_key(ctx: AppContext, config: ServerConfig) -> None:
+    key = ctx.env.get("OLLAMA_KEY", "").strip()
+    if not key or config.key != key:
+        return
+    try:
+        stored = read_key_file(ctx.paths.key_file)
+    except ConfigError:
+        stored = None  # unreadable or too open: replaced by a private copy below
+    if stored == key:
+        return
+    store_key(ctx.paths.key_file, key)
+    out(f"Stored the key from OLLAMA_KEY in {ctx.paths.key_file} (readable by you alone; no registration holds it).")
 
 
 def _configure_enable(parser: argparse.ArgumentParser) -> None:
@@ -233,7 +295,7 @@ def cmd_disable(args: argparse.Namespace, ctx: AppContext) -> int:
 
 @command("install-desktop", "add the app to the desktop's menu (Linux: .desktop entry and icons)")
 def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .desktop_install import install_desktop
+    from .desktop.menu_entry import install_desktop
 
     result = install_desktop()
     for path in result.changed:
@@ -246,8 +308,8 @@ def cmd_install_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
 
 @command("uninstall-desktop", "remove the app's menu entry, icons and login item")
 def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .autostart import Autostart
-    from .desktop_install import uninstall_desktop
+    from .desktop.autostart import Autostart
+    from .desktop.menu_entry import uninstall_desktop
 
     result = uninstall_desktop()
     for path in result.changed:
@@ -259,14 +321,54 @@ def cmd_uninstall_desktop(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
+def _where(status: RegistrationStatus) -> str:
+    target = status.target
+    if target.scope is Scope.USER:
+        return "user scope"
+    return f"{target.scope.value} scope, {target.project}"
+
+
+_NOT_ON_PATH = (
+    "`ollama-mcp-server` is not on PATH. Install Ollama MCP Tray (packaging/install.py, pipx or uv tool), "
+    "or set OLLAMA_MCP_SERVER to the server's path."
+)
+
+
+def _render_outcome(outcome: RepairOutcome) -> str:
+    """One repair, said as what changed (or why nothing did)."""
+    kind, status = outcome.kind, outcome.after
+    where = _where(status)
+    if kind is RepairKind.UNCHANGED:
+        return f"Up to date ({where}): {_describe(status)}"
+    if kind is RepairKind.RESTORED:
+        return f"Restored the Claude Code registration ({where}): it had vanished. {_describe(status)}"
+    if kind is RepairKind.REPOINTED:
+        gone = outcome.before.entry.get("command") if isinstance(outcome.before.entry, dict) else None
+        return f"Pointed the Claude Code registration ({where}) at this installation ({gone} no longer exists)."
+    if kind is RepairKind.UPDATED:
+        said = []
+        if Change.OLLAMA_URL in outcome.changes:
+            said.append(f"to use {outcome.ollama_url}")
+        if Change.LAUNCH in outcome.changes and status.target.scope is Scope.PROJECT:
+            said.append("to start `ollama-mcp-server` from each teammate's PATH (no path of yours in the file)")
+        elif Change.LAUNCH in outcome.changes:
+            said.append("to start the server isolated from the project folder")
+        line = f"Updated the Claude Code registration ({where}) {' and '.join(said) or 'to the current settings'}."
+        return f"{line} {_NOT_ON_PATH}" if status.state is State.STALE else line
+    if kind is RepairKind.UNRESOLVED:
+        return f"Cannot start here ({where}): {_NOT_ON_PATH}"
+    return f"Left alone ({where}): another MCP server uses the name {status.target.name!r}."
+
+
 @command("repair", "restore registrations that vanished, went stale or no longer match the settings")
 def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
     results = ctx.registrar().repair()
     if not results:
         out("Nothing to repair: no registrations were enabled through ollama-mcp-tray.")
-    for status, action in results:
-        out(f"{action}: {_describe(status)}")
-    return EXIT_PROBLEM if any(action.startswith("left alone") for _, action in results) else EXIT_OK
+    for outcome in results:
+        out(_render_outcome(outcome))
+    problems = (RepairKind.LEFT_ALONE, RepairKind.UNRESOLVED)
+    return EXIT_PROBLEM if any(outcome.kind in problems for outcome in results) else EXIT_OK
 
 
 def _configure_json(parser: argparse.ArgumentParser) -> None:
@@ -274,21 +376,31 @@ def _configure_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="the server's name in Claude Code (default: settings' server_name)")
 
 
-@command("status", "Ollama, models, registrations and today's usage", _configure_json)
+@command(
+    "status", "Ollama, models, registrations and today's usage (exit 5: Ollama down or key refused)", _configure_json
+)
 def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
-    from .doctor import status_report
+    from .doctor import DOWN_FIX, KEY_FIX, status_report
 
     report = status_report(ctx, args.name or ctx.settings.server_name)
+    ollama = report["ollama"]
+    state = ollama.get("state")
+    code = EXIT_CONFIG_REFUSED if state is None else EXIT_OK if state == "up" and not ollama["error"] else EXIT_OLLAMA
     if args.json:
         out(json.dumps(report, indent=2))
-        return EXIT_OK
-    ollama = report["ollama"]
-    if "up" not in ollama:
+        return code
+    if state is None:
         out(f"Ollama: settings problem: {ollama['error']}")
+    elif state == "key-refused":
+        out(f"Ollama: KEY REFUSED at {ollama['url']}: {ollama['error']}")
+        out(f"  fix: {KEY_FIX}")
     elif ollama["up"]:
         out(f"Ollama: up at {ollama['url']} (version {ollama['version']})")
+        if ollama["error"]:
+            out(f"  but: {ollama['error']}")
     else:
         out(f"Ollama: DOWN at {ollama['url']}: {ollama['error']}")
+        out(f"  fix: {DOWN_FIX}")
     if "models" in ollama:
         out(f"  key: {'set' if ollama['key_set'] else 'none'}; default model: {ollama['default_model'] or '(none)'}")
         out("  installed: " + (", ".join(m["name"] for m in ollama["models"]) or "(none)"))
@@ -307,7 +419,7 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
         f"Today: {usage['calls']} calls, {usage['errors']} errors, {usage['prompt_tokens']} prompt + "
         f"{usage['output_tokens']} output tokens" + (f", median {speed:.1f} tokens/s" if speed else "")
     )
-    return EXIT_OK
+    return code
 
 
 def _print_check(check: Check) -> None:
@@ -338,27 +450,92 @@ def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def _configure_set_key(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delete", action="store_true", help="remove the stored key")
+    parser.add_argument(
+        "--no-check", action="store_true", help="store the key without asking Ollama (or its proxy) whether it works"
+    )
 
 
-@command("set-key", "store the Ollama key (read from stdin or a prompt; kept 0600)", _configure_set_key)
+_NO_KEY = (
+    "No key was given: the input was empty or closed (Ctrl-D). Type the key at the prompt, or pipe it in: "
+    "`printf '%s' \"$KEY\" | ollama-mcp-tray set-key`. To remove the stored key: `ollama-mcp-tray set-key --delete`."
+)
+
+
+@command(
+    "set-key",
+    "store the Ollama key (read from stdin or a prompt; kept 0600), checked against Ollama",
+    _configure_set_key,
+)
 def cmd_set_key(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.delete:
         removed = delete_key(ctx.paths.key_file)
         out("Key removed." if removed else "No key was stored.")
         return EXIT_OK
-    key = getpass.getpass("Ollama key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    try:
+        raw = getpass.getpass("Ollama key: ") if sys.stdin.isatty() else sys.stdin.readline()
+    except EOFError:
+        raw = ""
+    if not raw.strip():
+        raise UsageError(_NO_KEY)
+    key = clean_key(raw)
+    verdict = None if args.no_check else _check_key(ctx, key)
+    if verdict is not None and not verdict:
+        return EXIT_OLLAMA
     store_key(ctx.paths.key_file, key)
-    out(f"Key stored in {ctx.paths.key_file}.")
+    out(f"Key stored in {ctx.paths.key_file} (readable by you alone).")
+    if ctx.env.get("OLLAMA_KEY", "").strip():
+        err("Note: OLLAMA_KEY is set in this environment; where it is set, it wins over the stored key.")
     return EXIT_OK
 
 
+def _check_key(ctx: AppContext, key: str) -> bool | None:
+    """Ask Ollama with the new key: True accepted, False refused (message printed), None not checked."""
+    from .doctor import OllamaState, ollama_state, probe
+
+    env = {name: value for name, value in ctx.env.items() if name != "OLLAMA_KEY"}
+    try:
+        config = dataclasses.replace(resolve_config(env, None, ctx.settings), key=key)
+    except ConfigError as exc:
+        err(f"Warning: the key was not checked: {exc}")
+        return None
+    snap = probe(config)
+    state = ollama_state(snap)
+    if state is OllamaState.KEY_REFUSED:
+        err(f"Ollama at {config.base_url} refused this key: {snap.error}")
+        err(
+            "The key was not stored (a key stored before stays). If it is right, check how it is sent: "
+            f"`ollama-mcp-tray config set key_header NAME` (now {config.key_header}) or "
+            f"`ollama-mcp-tray config set auth_scheme bearer` (now {config.auth_scheme}); "
+            "`ollama-mcp-tray set-key --no-check` stores it anyway."
+        )
+        return False
+    if state is OllamaState.DOWN:
+        err(f"Warning: Ollama does not answer at {config.base_url} ({snap.error}): the key is stored unchecked.")
+        return None
+    out(f"Ollama {snap.version} at {config.base_url} accepted the key.")
+    return True
+
+
 def _configure_config(parser: argparse.ArgumentParser) -> None:
+    help_text = settings_help()
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = help_text
     actions = parser.add_subparsers(dest="action", required=True, metavar="{get,set}")
-    get = actions.add_parser("get", help="show one setting, or all")
-    get.add_argument("setting", nargs="?", choices=setting_names())
-    put = actions.add_parser("set", help="change a setting")
-    put.add_argument("setting", choices=setting_names())
-    put.add_argument("value")
+    get = actions.add_parser(
+        "get", help="show one setting, or all", epilog=help_text, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    get.add_argument("setting", nargs="?", choices=setting_names(), metavar="SETTING", help="one of the settings below")
+    put = actions.add_parser(
+        "set",
+        help="change a setting (checked against Ollama when it answers)",
+        epilog=help_text,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    put.add_argument("setting", choices=setting_names(), metavar="SETTING", help="one of the settings below")
+    put.add_argument("value", help="the new value (see 'allowed' below)")
+    put.add_argument(
+        "--no-check", action="store_true", help="save a default_model without asking Ollama whether it is installed"
+    )
 
 
 @command("config", "show or change settings", _configure_config)
@@ -371,15 +548,72 @@ def cmd_config(args: argparse.Namespace, ctx: AppContext) -> int:
             for name, value in values.items():
                 out(f"{name} = {_show(value)}")
         return EXIT_OK
-    save_settings(ctx.paths.settings_file, {args.setting: parse_setting(args.setting, args.value)})
+    value = parse_setting(args.setting, args.value)
+    if args.setting == "default_model" and value and not args.no_check and not _model_installed(ctx, value):
+        return EXIT_PROBLEM
+    save_settings(ctx.paths.settings_file, {args.setting: value})
     ctx.reload_settings()
     out(f"{args.setting} = {_show(getattr(ctx.settings, args.setting))}")
     if args.setting == "ollama_url":
+        _check_url(ctx, value)
         # Registrations carry a non-default URL in their env; refresh the ones the user enabled.
-        for status, action in ctx.registrar().repair():
-            if action != "ok":
-                out(f"{action}: {_describe(status)}")
+        for outcome in ctx.registrar().repair():
+            if outcome.kind is not RepairKind.UNCHANGED:
+                out(_render_outcome(outcome))
     return EXIT_OK
+
+
+def _model_installed(ctx: AppContext, model: str) -> bool:
+    """False (and why, printed) only when Ollama answers without the model: offline, the model is saved with a
+    warning, since the setting is a preference the server checks again at every call."""
+    from ollama_mcp_tray.server.ollama_client import same_model
+
+    from .doctor import KEY_FIX, OllamaState, ollama_state, probe
+
+    try:
+        config = ctx.server_config()
+    except ConfigError as exc:
+        err(f"Warning: {model!r} was not checked against Ollama: {exc}")
+        return True
+    snap = probe(config)
+    state = ollama_state(snap)
+    if state is OllamaState.UP and snap.error is None:
+        if any(same_model(m.name, model) for m in snap.models):
+            return True
+        err(f"The model {model!r} is not installed in Ollama at {config.base_url}; nothing was saved.")
+        names = ", ".join(m.name for m in snap.models) or "(none)"
+        err(f"Install it with `ollama pull {model}`, or pick one of: {names}")
+        err("(`--no-check` saves it anyway.)")
+        return False
+    err(f"Warning: Ollama at {config.base_url} could not tell whether {model!r} is installed: {snap.error}")
+    err(KEY_FIX if state is OllamaState.KEY_REFUSED else "Saved unchecked; `ollama-mcp-tray doctor` checks again.")
+    return True
+
+
+def _check_url(ctx: AppContext, url: str) -> None:
+    """Say whether Ollama answers at the address just saved (saved either way: Ollama may start later)."""
+    from .doctor import KEY_FIX, OllamaState, ollama_state, probe
+
+    overridden = [name for name in ("OLLAMA_URL", "OLLAMA_HOST") if ctx.env.get(name, "").strip()]
+    if overridden:
+        err(f"Note: {overridden[0]} is set in this environment; where it is set, it wins over this setting.")
+    try:
+        config = dataclasses.replace(ctx.server_config(), base_url=url)
+    except ConfigError as exc:
+        err(f"Warning: {url} was not checked: {exc}")
+        return
+    snap = probe(config)
+    state = ollama_state(snap)
+    if state is OllamaState.UP:
+        out(f"Ollama {snap.version} answers at {url}.")
+    elif state is OllamaState.KEY_REFUSED:
+        err(f"Warning: something answers at {url} but refused the key: {snap.error}")
+        err(KEY_FIX)
+    else:
+        err(
+            f"Warning: Ollama does not answer at {url} yet ({snap.error}). Saved anyway: start Ollama there, "
+            "or correct the address with `ollama-mcp-tray config set ollama_url URL`."
+        )
 
 
 def _show(value: Any) -> str:
@@ -422,7 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def exit_code_for(error: OllamaMcpError) -> int:
     """The documented exit code of an error from our tree."""
-    if isinstance(error, UsageError):
+    if isinstance(error, UsageError | InvalidValue):
         return EXIT_USAGE
     if isinstance(error, ForeignEntryError):
         return EXIT_NAME_TAKEN

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import anyio
@@ -22,12 +23,40 @@ from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaClient, Ollama
 from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
-from .claude_cli import find_claude, mcp_get
-from .config_errors import ConfigFileRefused
-from .registration import RegistrationStatus, Scope, State, read_document
+from .clients.claude_cli import find_claude, mcp_get
+from .clients.registrar import RegistrationStatus, Scope, State, read_document
+from .configfile.errors import ConfigFileRefused
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.
 _PASS_THROUGH = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+
+
+DOWN_FIX = "Start Ollama (`ollama serve`) or set its address: `ollama-mcp-tray config set ollama_url URL`."
+KEY_FIX = (
+    "Store the key your proxy expects: `ollama-mcp-tray set-key`. If the key is right, check how it is sent: "
+    "`ollama-mcp-tray config set key_header NAME` (the header your proxy reads; default X-Ollama-Key) or "
+    "`ollama-mcp-tray config set auth_scheme bearer` (Authorization: Bearer)."
+)
+
+
+class OllamaState(Enum):
+    """What one poll found: Ollama answered, its proxy refused our key, or nothing useful answered."""
+
+    UP = "up"
+    KEY_REFUSED = "key-refused"
+    DOWN = "down"
+
+
+def ollama_state(snap: OllamaSnapshot) -> OllamaState:
+    """A refused key is told apart from a down Ollama: the fix is different (set-key, not `ollama serve`)."""
+    if isinstance(snap.error, OllamaAuthError):
+        return OllamaState.KEY_REFUSED
+    return OllamaState.UP if snap.up else OllamaState.DOWN
+
+
+def probe(config: ServerConfig) -> OllamaSnapshot:
+    """One poll of Ollama from synchronous code (never raises for Ollama's failures)."""
+    return anyio.run(snapshot, config)
 
 
 @dataclass(frozen=True)
@@ -222,20 +251,19 @@ def _ollama_checks(ctx: AppContext) -> list[Check]:
         config = ctx.server_config()
     except ConfigError as exc:
         return [Check("settings and key file", False, str(exc), "Fix the file named, or `ollama-mcp-tray config set`.")]
-    snap = anyio.run(snapshot, config)
+    snap = probe(config)
+    if ollama_state(snap) is OllamaState.KEY_REFUSED:
+        # Something answers (the proxy), so "start Ollama" would send the user the wrong way.
+        return [Check("key accepted", False, str(snap.error), KEY_FIX)]
     checks = [
         Check(
             "Ollama answers",
             snap.up,
             f"{config.base_url}: version {snap.version}" if snap.up else str(snap.error),
-            None
-            if snap.up
-            else "Start Ollama (`ollama serve`) or set its address: `ollama-mcp-tray config set ollama_url URL`.",
+            None if snap.up else DOWN_FIX,
         )
     ]
-    if isinstance(snap.error, OllamaAuthError):
-        checks.append(Check("key accepted", False, str(snap.error), "Store the right key: `ollama-mcp-tray set-key`."))
-    elif snap.up and snap.error is None:
+    if snap.up and snap.error is None:
         checks.append(Check("key accepted", True, "a key is sent" if config.key else "no key needed"))
     return checks
 
@@ -245,9 +273,10 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
     report: dict[str, Any] = {}
     try:
         config = ctx.server_config()
-        snap = anyio.run(snapshot, config)
+        snap = probe(config)
         report["ollama"] = {
             "url": config.base_url,
+            "state": ollama_state(snap).value,
             "up": snap.up,
             "version": snap.version,
             "error": str(snap.error) if snap.error else None,

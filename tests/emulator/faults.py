@@ -20,6 +20,10 @@ class Faults:
     fail_message: str = "emulated server failure"
     garbage: bool = False  # /api calls answer 200 with a non-JSON body (or a non-JSON NDJSON line)
     drop_after_chunks: int | None = None  # cut streams after N lines (no final chunk); drop non-stream replies
+    # A reply cut off the way a crashing Ollama leaves it: "before" closes the connection without answering any
+    # /api request; "mid" sends a non-streamed reply's head (with its Content-Length) and half its body (a cut head
+    # when the body is empty), then closes.
+    cut_reply: str | None = None
     require_key: str | None = None  # a reverse proxy in front: 401 without the key, 403 with a wrong one
     key_header: str = "X-Ollama-Key"
     accept_bearer: bool = False  # the proxy also accepts `Authorization: Bearer <key>`

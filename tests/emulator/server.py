@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import select
@@ -102,7 +103,9 @@ class OllamaEmulator:
                 return
             self._server, self._wake, self._thread, self._stopping = None, None, None, True
             connections = list(self._connections)
-        wake.send(b"x")
+        with contextlib.suppress(OSError):
+            # The loop may have ended already: a connection accepted after `_stopping` was set ends it too.
+            wake.send(b"x")
         thread.join(timeout)
         wake.close()
         server.server_close()
@@ -357,6 +360,9 @@ class Exchange(BaseHTTPRequestHandler):
         return None if any(hmac.compare_digest(o.encode(), key.encode()) for o in given) else 403
 
     def _fault_reply(self, path: str, raw: bytes) -> bool:
+        if self.faults.cut_reply == "before":
+            self.drop()
+            return True
         if self.faults.fail_status is not None:
             self.reply_json(self.faults.fail_status, {"error": self.faults.fail_message})
             return True
@@ -396,6 +402,11 @@ class Exchange(BaseHTTPRequestHandler):
         """Send a whole reply with Content-Length (no body for HEAD)."""
         headers = [*((("Content-Type", content_type),) if content_type else ()), *extra]
         headers.append(("Content-Length", str(len(body))))
+        if self.faults.cut_reply == "mid" and self.path.startswith("/api/") and self.command != "HEAD":
+            whole = self._head(status, headers) + body
+            self._send(whole[: len(whole) - max(1, len(body) // 2)])  # an empty body: the head is cut short
+            self.drop()
+            return
         self._send(self._head(status, headers) + (b"" if self.command == "HEAD" else body))
 
     def reply_json(self, status: int, value: object) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray import desktop_install
-from ollama_mcp_tray.tray.desktop_install import (
+from ollama_mcp_tray.tray.desktop import menu_entry
+from ollama_mcp_tray.tray.desktop.menu_entry import (
     ICON_SIZES,
     data_home,
     install_desktop,
@@ -33,7 +33,7 @@ def entry_keys(text: str) -> dict[str, str]:
 
 
 def test_quoting_examples_hold() -> None:
-    assert doctest.testmod(desktop_install).failed == 0
+    assert doctest.testmod(menu_entry).failed == 0
 
 
 def test_install_writes_the_entry_and_every_icon_under_xdg_data_home(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from tests import shadow_modules
 from tests.desktop_session import desktop_session, missing_tools, wait_for
 from tests.ollama_emulator import OllamaEmulator, default_models
 
@@ -74,6 +75,22 @@ async def test_frozen_serve_completes_the_mcp_handshake_and_lists_the_tools(
     assert {"ollama_generate", "ollama_chat", "ollama_list_models"} <= tools
     assert not listed.is_error
     assert "qwen2.5-coder:3b" in json.dumps(listed.model_dump(mode="json"))
+
+
+@pytest.mark.anyio
+async def test_frozen_serve_runs_nothing_from_the_folder_it_starts_in(
+    frozen_app: Path, ollama: OllamaEmulator, tmp_path: Path
+) -> None:
+    """Claude Code starts `[binary, "serve"]` in a project folder; the bundle's sys.path never holds it."""
+    env = user_env(tmp_path, ollama)
+    names = await anyio.to_thread.run_sync(shadow_modules.modules_imported_at_start, sys.executable, env, tmp_path)
+    folder, markers = tmp_path / "repo", tmp_path / "markers"
+    shadow_modules.plant(folder, markers, sorted(names | set(shadow_modules.ALWAYS)))
+    params = StdioServerParameters(command=str(frozen_app), args=["serve"], env=env, cwd=folder)
+    with anyio.fail_after(60):
+        async with Client(params, raise_exceptions=True) as client:
+            assert "ollama_generate" in {tool.name for tool in (await client.list_tools()).tools}
+    assert shadow_modules.ran(markers) == []
 
 
 def test_frozen_status_json_reports_the_emulated_ollama(

@@ -130,6 +130,10 @@ def test_uninstall_removes_the_app_but_keeps_the_settings(installed: Installed) 
     settings = installed.home / ".config" / "ollama-mcp-tray" / "settings.json"
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.write_text("{}\n", encoding="utf-8")
+    key = settings.parent / "ollama.key"
+    key.write_text("k3y\n", encoding="utf-8")
+    logs = installed.home / ".local" / "state" / "ollama-mcp-tray" / "log"
+    logs.mkdir(parents=True, exist_ok=True)
     autostart = installed.home / ".config" / "autostart" / "ollama-mcp-tray.desktop"
     autostart.parent.mkdir(parents=True, exist_ok=True)
     autostart.write_text("[Desktop Entry]\n", encoding="utf-8")
@@ -143,4 +147,7 @@ def test_uninstall_removes_the_app_but_keeps_the_settings(installed: Installed) 
     assert not installed.entry.exists()
     assert not autostart.exists()
     assert settings.read_text(encoding="utf-8") == "{}\n"
-    assert str(settings.parent) in done.stdout
+    # What stays is named, each where the installed app itself keeps it (its logs are not in the data folder).
+    assert f"your Ollama key: {key}\n" in done.stdout
+    assert f"logs: {logs}\n" in done.stdout
+    assert key.exists() and "--purge" in done.stdout

@@ -96,3 +96,22 @@ async def test_an_unusable_ca_file_is_reported_by_the_tools(tmp_path, https_olla
         async with Client(params(tmp_path, https_ollama.url, {"OLLAMA_CA_FILE": str(tmp_path / "nope.pem")})) as c:
             result = await c.call_tool("ollama_ps", {})
     assert result.is_error and "Cannot use the CA file" in result.content[0].text
+
+
+@pytest.mark.parametrize("where", ["before", "mid"])
+async def test_a_reply_cut_off_behind_the_tls_proxy_is_the_same_plain_error(https_ollama, certificate, where):
+    from ollama_mcp_tray.server.config import ServerConfig, Timeouts
+    from ollama_mcp_tray.server.errors import OllamaProtocolError
+    from ollama_mcp_tray.server.ollama_client import OllamaClient
+
+    config = ServerConfig(
+        base_url=https_ollama.url, key="proxy-key", ca_file=str(certificate[0]), timeouts=Timeouts(connect=5, idle=10)
+    )
+    https_ollama.faults.cut_reply = where
+    with anyio.fail_after(60):
+        async with OllamaClient(config) as client:
+            with pytest.raises(OllamaProtocolError) as caught:
+                await client.show("llama3.2")
+    text = str(caught.value)
+    assert "broke off before the reply to /api/show was complete" in text and "check its log" in text
+    assert "peer closed" not in text and "Server disconnected" not in text

@@ -81,3 +81,23 @@ async def test_version_flag_prints_the_version(tmp_path):
 
     result = await anyio.run_process([sys.executable, "-m", "ollama_mcp_tray.server", "--version"])
     assert result.stdout.decode().strip() == f"ollama-mcp-server {__version__}"
+
+
+async def test_over_stdio_unknown_names_are_invalid_params_and_bad_arguments_read_plainly(tmp_path, ollama):
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "ollama_mcp_tray.server"], env=server_env(tmp_path, ollama.url)
+    )
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            with pytest.raises(MCPError) as prompt:
+                await client.get_prompt("no-such-prompt")
+            with pytest.raises(MCPError) as tool:
+                await client.call_tool("no_such_tool", {})
+            bad = await client.call_tool("ollama_generate", {"prompt": "hi", "temperature": 1e308, "seed": True})
+    assert prompt.value.code == INVALID_PARAMS and tool.value.code == INVALID_PARAMS
+    text = bad.content[0].text
+    assert bad.is_error and "temperature must be a number between 0 and 2 (got 1e+308)" in text
+    assert "seed must be a whole number" in text and "errors.pydantic.dev" not in text

@@ -1,0 +1,1 @@
+"""The app on the desktop: login item, application-menu entry, one instance, starting Ollama, dialogs."""

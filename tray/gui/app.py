@@ -1,0 +1,61 @@
+"""The tray process: `main()` checks the session, takes the one-per-user lock, and runs the icon.
+
+Exit codes: 0 after Quit; 1 when another tray of this user already runs; 2 when no usable tray can be shown
+here (no desktop session, or only pystray's unclickable xorg backend); the message says what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from ollama_mcp_tray.server.logs import setup_logging
+
+from ..app_context import AppContext
+from ..desktop.autostart import Autostart
+from ..desktop.single_instance import AlreadyRunning, InstanceLock
+from . import backend
+from .controller import Controller
+from .icon import TrayIcon, TrayUnavailable, load_pystray
+
+log = logging.getLogger("ollama_mcp_tray.tray")
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message.rstrip() + "\n")
+
+
+def main() -> int:
+    """Run the tray until the user quits it."""
+    problem = backend.display_problem(os.environ)
+    if problem:
+        _say(problem)
+        return 2
+    ctx = AppContext.default()
+    lock = InstanceLock(ctx.paths.data_dir / "tray.lock")
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        _say(str(exc))
+        return 1
+    try:
+        try:
+            pystray = load_pystray()
+        except TrayUnavailable as exc:
+            _say(str(exc))
+            return 2
+        setup_logging(ctx.paths.tray_log, stderr=sys.stderr is not None and sys.stderr.isatty())
+        controller = Controller(ctx, Autostart(env=ctx.env))
+        icon = TrayIcon(pystray, controller.on_action)
+        log.info("Tray starting (pystray backend %s)", icon.backend)
+        icon.run(setup=lambda: controller.start(icon))
+        controller.shutdown()
+        log.info("Tray stopped")
+        return 0
+    finally:
+        lock.release()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
