@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from ollama_mcp_tray.server.descriptions import read_model_cache  # noqa: E402
 from ollama_mcp_tray.server.settings import load_settings  # noqa: E402
-from ollama_mcp_tray.tray.claude_md import section  # noqa: E402
+from ollama_mcp_tray.tray.clients.claude_md import section  # noqa: E402
 from tests.claude_session.measure import addition, as_claude_code_reads_it  # noqa: E402
 from tests.claude_session.messages_api import MessagesStandIn  # noqa: E402
 from tests.claude_session.received import ReceivedRequest  # noqa: E402

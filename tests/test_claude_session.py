@@ -17,7 +17,7 @@ import pytest
 
 from ollama_mcp_tray.server.descriptions import read_model_cache
 from ollama_mcp_tray.server.instructions import server_instructions
-from ollama_mcp_tray.tray.claude_md import section
+from ollama_mcp_tray.tray.clients.claude_md import section
 from tests.claude_session.measure import addition, as_claude_code_reads_it, our_tool_names
 from tests.claude_session.messages_api import MessagesStandIn
 from tests.claude_session.received import ReceivedRequest
