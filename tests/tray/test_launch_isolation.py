@@ -20,7 +20,7 @@ import pytest
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
-from ollama_mcp_tray.tray.clients import registrar as registration
+from ollama_mcp_tray.tray import launch
 from ollama_mcp_tray.tray.clients.registrar import Scope, build_entry, is_ours
 from ollama_mcp_tray.tray.launch import SERVER_MODULE, ServerLaunch
 from tests import shadow_modules
@@ -108,7 +108,7 @@ def test_a_frozen_app_registers_its_binary_with_no_interpreter_flags(monkeypatch
 
 def test_where_isolated_mode_cannot_import_us_the_console_script_is_registered(monkeypatch, tmp_path) -> None:
     """A `pip install --user` lives in the user site-packages, which -I leaves out."""
-    monkeypatch.setattr(registration, "_isolated_mode_imports_us", lambda python: False)
+    monkeypatch.setattr(launch, "_isolated_mode_imports_us", lambda python: False)
     assert ServerLaunch.current() == ServerLaunch(str(SCRIPT), ())
 
 
