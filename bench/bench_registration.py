@@ -6,6 +6,8 @@ Builds a ~10 MB ~/.claude.json (many projects with long tool lists, file lists a
 parts Claude Code keeps; it moves prompt history out of this file on first start) in a temporary HOME, lets
 Claude Code normalize it once, then times, on the same starting file each repetition:
     ours, in process   Registrar.enable + Registrar.disable (user scope), one new Registrar per repetition
+    ours, no renameat2 the same with the swap-and-check of the displaced file turned off (check, then replace),
+                       to show what renameat2(RENAME_EXCHANGE) costs
     ours, CLI          `ollama-mcp-tray enable` + `ollama-mcp-tray disable` (fresh Python processes)
     claude             `claude mcp add-json ollama '<json>' --scope user` + `claude mcp remove ollama --scope user`
 and prints the medians and the ratios (target: ours <= 0.25x Claude Code's time).
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from ollama_mcp_tray.server.paths import AppPaths  # noqa: E402
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome  # noqa: E402
 from ollama_mcp_tray.tray.clients.registrar import Registrar, Scope, Target, build_entry  # noqa: E402
+from ollama_mcp_tray.tray.configfile import safe_edit  # noqa: E402
 from ollama_mcp_tray.tray.launch import ServerLaunch  # noqa: E402
 
 DEFAULT_CLAUDE = ROOT / ".tools" / "claude" / "node_modules" / ".bin" / "claude"
@@ -112,6 +115,14 @@ def main() -> int:
             registrar.enable(target)
             registrar.disable(target)
 
+        def ours_without_exchange() -> None:
+            exchange = safe_edit._renameat2
+            safe_edit._renameat2 = lambda src, dst, flags: False  # as on a system without renameat2
+            try:
+                ours_in_process()
+            finally:
+                safe_edit._renameat2 = exchange
+
         def ours_cli() -> None:
             for command in ("enable", "disable"):
                 subprocess.run(
@@ -129,11 +140,13 @@ def main() -> int:
 
         results: dict[str, list[float]] = {
             "ours (in process)": [],
+            "ours (in process, no renameat2)": [],
             "ours (CLI process)": [],
             "claude mcp add-json+remove": [],
         }
+        actions = (ours_in_process, ours_without_exchange, ours_cli, claude_cli)
         for _ in range(args.reps):
-            for name, action in zip(results, (ours_in_process, ours_cli, claude_cli), strict=True):
+            for name, action in zip(results, actions, strict=True):
                 shutil.copyfile(baseline, claude_json)
                 results[name].append(timed(action))
                 after = json.loads(claude_json.read_text(encoding="utf-8"))
@@ -143,7 +156,7 @@ def main() -> int:
         medians = {name: statistics.median(times) for name, times in results.items()}
         reference = medians["claude mcp add-json+remove"]
         for name, value in medians.items():
-            print(f"  {name:<28} {value * 1000:8.1f} ms   {value / reference:5.2f}x Claude Code")
+            print(f"  {name:<32} {value * 1000:8.1f} ms   {value / reference:5.2f}x Claude Code")
     return 0
 
 

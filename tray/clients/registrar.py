@@ -39,6 +39,7 @@ from ..configfile.json_document import (
     DocumentError,
     Splice,
     get_value,
+    json_type,
     parse_document,
     render_document,
 )
@@ -486,10 +487,10 @@ class Registrar:
             return edits[-1][1]
 
         def verify(text: str) -> bool:
+            # Another writer may have put back a version without our entry (MISSING: not JSON to compare).
             document = parse_document(_empty_as_object(text))
-            return json.dumps(get_value(document, (*self._servers_path(target, document), target.name))) == json.dumps(
-                desired
-            )
+            entry = get_value(document, (*self._servers_path(target, document), target.name))
+            return entry is not MISSING and json.dumps(entry) == json.dumps(desired)
 
         mode = 0o600 if target.scope is not Scope.PROJECT else 0o644
         created: set[Created] = set()
@@ -611,7 +612,7 @@ class Registrar:
                 created[0] = created[0] or {Created.APPROVAL_LIST}
                 current = []
             if not isinstance(current, list):
-                raise DocumentError(f'"{key}" should be a list')
+                raise DocumentError(f'"{key}" should be a JSON array but is {json_type(current)}')
             if (name in current) == add and not (drop_empty and current == []):
                 return None
             updated = [*current, name] if add else [item for item in current if item != name]
@@ -740,4 +741,4 @@ def _describe(entry: Any) -> str:
     if isinstance(entry, dict):
         command = entry.get("command") or entry.get("url") or "?"
         return f"command {command!r}"
-    return f"a {type(entry).__name__}"
+    return json_type(entry)

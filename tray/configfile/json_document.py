@@ -27,6 +27,7 @@ JsonPath = tuple[str, ...]
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _DEFAULT_INDENT = "  "
+_BOM = "\ufeff"
 
 
 class DocumentError(ValueError):
@@ -133,7 +134,8 @@ def _without_gc(parse: Callable[..., _Object], *args: Any) -> _Object:
 
 def _top_walk(text: str) -> _Object:
     try:
-        start = _skip_ws(text, 0)
+        # A UTF-8 byte order mark (some Windows editors write one) is read past, as Claude Code does, and kept.
+        start = _skip_ws(text, 1 if text.startswith(_BOM) else 0)
         if start >= len(text) or text[start] != "{":
             raise DocumentError("the file must hold a JSON object ({ ... })", *_line_col(text, start))
         top = _walk_object(text, start, 0)
@@ -272,6 +274,18 @@ def parse_document(text: str) -> dict[str, Any]:
 MISSING: Any = object()
 
 
+def json_type(value: Any) -> str:
+    """What `value` is, in JSON's words (for messages): "an object", "an array", "a string", "null", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):  # before int: bool is an int in Python
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    names = {dict: "an object", list: "an array", str: "a string"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "a value")
+
+
 def get_value(document: dict[str, Any], path: Sequence[str]) -> Any:
     """The value at `path` in a parsed document, or `MISSING` when a key is absent or a parent is not an object."""
     node: Any = document
@@ -292,7 +306,13 @@ def _indent_unit(text: str, top: _Object) -> str | None:
     return gap[gap.rfind("\n") + 1 :] or _DEFAULT_INDENT
 
 
-def _render(value: Any, unit: str | None, depth: int, separator: str = ": ") -> str:
+def _newline(text: str, top: _Object) -> str:
+    """The file's line ending: what we insert ends its lines the same way (a CRLF file stays CRLF)."""
+    gap = text[top.start + 1 : top.members[0].key_start] if top.members else text
+    return "\r\n" if "\r\n" in gap else "\n"
+
+
+def _render(value: Any, unit: str | None, depth: int, separator: str = ": ", newline: str = "\n") -> str:
     """A value serialized to sit at `depth` (the depth of the object holding it, plus one)."""
     if unit is None:
         compact = (",", ":") if separator == ":" else (", ", ": ")
@@ -301,7 +321,7 @@ def _render(value: Any, unit: str | None, depth: int, separator: str = ": ") -> 
         rendered = json.dumps(value, indent=unit, ensure_ascii=False)
     except UnicodeEncodeError:  # pragma: no cover - lone surrogates cannot be written raw
         rendered = json.dumps(value, indent=unit)
-    return rendered.replace("\n", "\n" + unit * depth)
+    return rendered.replace("\n", newline + unit * depth)
 
 
 def _key_separator(text: str, top: _Object) -> str:
@@ -316,16 +336,16 @@ def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False)
 
 
-def _insert(text: str, obj: _Object, key: str, value: Any, unit: str | None, separator: str) -> Splice:
+def _insert(text: str, obj: _Object, key: str, value: Any, unit: str | None, separator: str, newline: str) -> Splice:
     member_depth = obj.depth + 1
-    member = json.dumps(key, ensure_ascii=False) + separator + _render(value, unit, member_depth, separator)
+    member = json.dumps(key, ensure_ascii=False) + separator + _render(value, unit, member_depth, separator, newline)
     if obj.members:
         first_gap = text[obj.start + 1 : obj.members[0].key_start]
         last = obj.members[-1]
         return Splice(last.value_end, last.value_end, "".join((",", first_gap, member)))
     if unit is None:
         return Splice(obj.start + 1, obj.close, member)
-    return Splice(obj.start + 1, obj.close, "".join(("\n", unit * member_depth, member, "\n", unit * obj.depth)))
+    return Splice(obj.start + 1, obj.close, "".join((newline, unit * member_depth, member, newline, unit * obj.depth)))
 
 
 def _descend(text: str, top: _Object, path: Sequence[str]) -> tuple[_Object, list[_Object]]:
@@ -339,7 +359,7 @@ def _descend(text: str, top: _Object, path: Sequence[str]) -> tuple[_Object, lis
         if not isinstance(member.value, dict):
             where = " > ".join(path[: len(chain)])
             raise DocumentError(
-                f'"{where}" should be a JSON object but is {type(member.value).__name__}',
+                f'"{where}" should be a JSON object but is {json_type(member.value)}',
                 *_line_col(text, member.value_start),
             )
         obj = _walk_object(text, member.value_start, obj.depth + 1)
@@ -362,18 +382,19 @@ def _set(text: str, top: _Object, path: Sequence[str], key: str, value: Any) -> 
     obj, chain = _descend(text, top, path)
     unit = _indent_unit(text, top)
     separator = _key_separator(text, top)
+    newline = _newline(text, top)
     existing_depth = len(chain) - 1
     if existing_depth < len(path):
         nested: Any = {key: value}
         for name in reversed(path[existing_depth + 1 :]):
             nested = {name: nested}
-        return _insert(text, obj, path[existing_depth], nested, unit, separator)
+        return _insert(text, obj, path[existing_depth], nested, unit, separator, newline)
     member = obj.last(key)
     if member is None:
-        return _insert(text, obj, key, value, unit, separator)
+        return _insert(text, obj, key, value, unit, separator, newline)
     if _same(member.value, value):
         return None
-    return Splice(member.value_start, member.value_end, _render(value, unit, obj.depth + 1, separator))
+    return Splice(member.value_start, member.value_end, _render(value, unit, obj.depth + 1, separator, newline))
 
 
 def remove_member(text: str, path: Sequence[str], key: str) -> str:

@@ -2,8 +2,9 @@
 
 One edit, in order:
     1. follow a symlink to the file it names (the link stays a link);
-    2. take our lock (a lock file in our data folder), so our own processes edit one at a time; then remove
-       temp files that an earlier run of ours left behind in that folder when it was killed mid-write;
+    2. take our lock (a lock file in our data folder), so our own processes edit one at a time; then, for
+       `~/.claude.json`, Claude Code's own lock (see claude_lock), so Claude Code and we take turns; then
+       remove temp files that an earlier run of ours left behind in that folder when it was killed mid-write;
     3. read; a file that does not parse is re-read once it has settled (another program may be halfway
        through a plain, non-atomic write) and, if still broken, refused: left byte-for-byte untouched;
     4. compute the new text with a pure function; nothing to do means no write and no backup. A `Splice`
@@ -11,14 +12,19 @@ One edit, in order:
        copied into a second text and encoded again;
     5. write a temp file in the same folder with the original mode (or `new_mode`), and fsync it (in a
        thread, while 6 runs);
-    6. keep a timestamped backup (bounded count) in our backups folder;
-    7. once the fsync is done, check the file's stat and compare its bytes with those we parsed: if it
-       changed underneath, start over from the new content (bounded attempts);
-    8. replace, fsync the folder, verify the edit is there (the stat of the file still being our temp
-       file's proves it; else re-read), else start over.
+    6. keep a timestamped backup (bounded in count and size; none when the newest already holds these bytes)
+       in our backups folder;
+    7. once the fsync is done, check the file's stat: if it changed underneath, start over from the new
+       content (bounded attempts);
+    8. put the temp file in place and make sure it displaced exactly the bytes we parsed (see `_swap_in`),
+       else start over; fsync the folder; verify the edit is there (the stat of the file still being our
+       temp file's proves it; else re-read), else start over.
 
-Claude Code rewrites `~/.claude.json` whole and often; no lock of ours can stop that, so the re-reads are
-what keeps us from writing back a stale copy over its newer one.
+Programs that ignore Claude Code's lock can still rewrite the file whole at any moment; the checks in 7 and 8
+are what keep us from writing back a stale copy over their newer one.
+
+An error of the system (permissions, a read-only or full disk, a symlink loop) ends the edit with
+`ConfigFileInaccessible`, which names the file and the fix; the file is left as it was.
 
 Temp files are named `.<file>.<host>-<pid>-<random>.ollama-mcp-tray.tmp`: the suffix marks them as ours,
 the host and pid tell whether their writer still runs.
@@ -27,6 +33,7 @@ the host and pid tell whether their writer still runs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import os
@@ -37,10 +44,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ollama_mcp_tray.server.paths import make_private_dir
 
-from .errors import ConcurrentEditError, ConfigFileRefused
+from .claude_lock import LOCKED_NAMES, WAIT, HeldLock, claude_lock
+from .errors import ConcurrentEditError, ConfigFileRefused, inaccessible
 from .json_document import DocumentError, Splice
 
 Edit = Callable[[str | None], str | Splice | None]
@@ -253,6 +262,87 @@ def _same_bytes(handle: io.RawIOBase, data: bytes) -> bool:
         offset += count
 
 
+# renameat2(2) (Linux 3.15, glibc 2.28): RENAME_EXCHANGE swaps two names in one step.
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_RENAMEAT2: list[tuple[Any, Callable[[], int]] | None] = []  # loaded on first use
+
+
+def _load_renameat2() -> tuple[Any, Callable[[], int]] | None:
+    if sys.platform != "linux":
+        return None
+    import ctypes  # only here: a command that writes nothing need not pay for importing it
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except AttributeError:  # a libc without it
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function, ctypes.get_errno
+
+
+def _renameat2(src: Path, dst: Path, flags: int) -> bool:
+    """renameat2 with `flags`: True when done, False when this system or file system cannot do that.
+
+    Raises:
+        OSError: it can, but refused (FileExistsError: RENAME_NOREPLACE onto a file that exists).
+    """
+    if not _RENAMEAT2:
+        _RENAMEAT2.append(_load_renameat2())
+    loaded = _RENAMEAT2[0]
+    if loaded is None:
+        return False
+    function, get_errno = loaded
+    if function(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
+        return True
+    code = get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(src), None, str(dst))
+
+
+def _swap_in(temp: Path, target: Path, based_on: bytes | None, ours: int) -> bool:
+    """Put our temp file (inode `ours`) at `target` if that still holds `based_on` (None: no file). False when
+    it did not (another program wrote it since we read it): it then holds that program's version, and the
+    edit is redone on it.
+
+    Where the system swaps two names in one step (Linux), the check is made after the swap, on the very file
+    displaced: a writer that got in just before is caught too, and its version put straight back. Elsewhere
+    the check comes right before a plain replace, and a write in between those two steps would be lost.
+    """
+    if based_on is None:
+        try:
+            if _renameat2(temp, target, _RENAME_NOREPLACE):
+                return True
+        except FileExistsError:
+            return False
+        if os.path.lexists(target):
+            return False
+        os.replace(temp, target)
+        return True
+    try:
+        swapped = _renameat2(temp, target, _RENAME_EXCHANGE)
+    except FileNotFoundError:
+        return False  # removed meanwhile: redo the edit on "no file"
+    if not swapped:
+        if not _holds(target, based_on):
+            return False
+        os.replace(temp, target)
+        return True
+    # `temp` now names the file we displaced.
+    if _holds(temp, based_on):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        return True
+    _renameat2(temp, target, _RENAME_EXCHANGE)  # a newer version: back in place at once; ours back to `temp`
+    if os.stat(temp).st_ino != ours:
+        # A third writer renamed its file in during those microseconds: theirs is the newest, so it stays.
+        os.replace(temp, target)
+    return False
+
+
 def _writer_gone(host: str, pid: int) -> bool:
     """Whether the process that wrote a temp file has ended (only knowable for a pid of this host)."""
     if host != _HOST or os.name != "posix" or pid == os.getpid():
@@ -383,7 +473,10 @@ class SafeEditor:
     backups_dir: Path
     lock_dir: Path
     keep_backups: int = 10
+    backups_size_factor: float = 3.0
+    backups_size_floor: int = 64 << 20
     lock_timeout: float = 10.0
+    claude_lock_wait: float = WAIT
     max_attempts: int = 12
     settle_reads: int = 4
     settle_delay: float = 0.05
@@ -408,11 +501,25 @@ class SafeEditor:
 
         Raises:
             ConfigFileRefused: the file does not parse (or is not UTF-8); it was not touched.
-            ConcurrentEditError: the file kept changing underneath us, or our lock stayed taken.
+            ConfigFileInaccessible: the system refused to read or write it; it was not touched.
+            ConcurrentEditError: the file kept changing underneath us, or a lock (ours, Claude Code's) stayed
+                taken.
         """
-        target = resolve_target(path)
-        with file_lock(self.lock_dir / f"{_file_tag(target)}.lock", self.lock_timeout):
-            return self._edit_locked(target, edit, new_mode, verify)
+        try:
+            target = resolve_target(path)
+            with (
+                file_lock(self.lock_dir / f"{_file_tag(target)}.lock", self.lock_timeout),
+                self._claude_lock(path) as held,
+            ):
+                return self._edit_locked(target, edit, new_mode, verify, held)
+        except OSError as exc:
+            raise inaccessible(Path(path), exc) from exc
+
+    def _claude_lock(self, path: Path) -> contextlib.AbstractContextManager[HeldLock | None]:
+        """Claude Code's lock, for a file it guards with one (taken at the path as given, like Claude Code)."""
+        if Path(path).name in LOCKED_NAMES:
+            return claude_lock(path, self.claude_lock_wait)
+        return contextlib.nullcontext()
 
     def _edit_locked(
         self,
@@ -420,6 +527,7 @@ class SafeEditor:
         edit: Edit,
         new_mode: int,
         verify: Callable[[str], bool] | None,
+        held: HeldLock | None,
     ) -> EditOutcome:
         folder = target.parent
         # Under our lock no edit of ours to this file is under way: a temp file of ours for it is a leftover.
@@ -452,11 +560,18 @@ class SafeEditor:
                     backup, backed_up = self._backup(target, data), data
                 temp.finish_sync()
                 ours = _identity(os.stat(temp.path))
-                # Checked after the fsync, right before the replace. The stat catches most changes for free;
-                # the bytes (compared with those we parsed) catch a rewrite that kept size and timestamps.
-                if _key(_stat(target)) != _key(before) or not _holds(target, data):
+                # The stat, checked after the fsync, catches most changes for free; `_swap_in` compares the
+                # bytes (a rewrite can keep size and timestamps).
+                if _key(_stat(target)) != _key(before):
                     continue
-                os.replace(temp.path, target)
+                if held is not None and held.lost:
+                    raise ConcurrentEditError(
+                        f"Another program took Claude Code's lock {held.path} while we edited {target}; nothing "
+                        "was written. Try again.",
+                        target,
+                    )
+                if not _swap_in(temp.path, target, data, ours[0]):
+                    continue
             finally:
                 temp.discard()
             _fsync_dir(folder)
@@ -466,9 +581,7 @@ class SafeEditor:
             if now is not None and _identity(now) == ours:
                 return EditOutcome(target, changed=True, backup=backup, attempts=attempt)
             after = _read(target)
-            if after == _join(written) or (
-                after is not None and verify is not None and verify(after.decode("utf-8", "replace"))
-            ):
+            if after == _join(written) or (after is not None and verify is not None and _verified(verify, after)):
                 return EditOutcome(target, changed=True, backup=backup, attempts=attempt)
         raise ConcurrentEditError(
             f"{target} kept changing while we edited it ({self.max_attempts} attempts). "
@@ -488,6 +601,9 @@ class SafeEditor:
     def _backup(self, target: Path, data: bytes) -> Path:
         make_private_dir(self.backups_dir, narrow=True)
         tag = _file_tag(target)
+        existing = self._backups_of(tag)
+        if existing and _holds(existing[-1], data):
+            return existing[-1]  # the newest backup already holds these very bytes
         now = self.clock()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + f".{int(now * 1e6) % 1_000_000:06d}"
         backup = self.backups_dir / f"{tag}.{stamp}.bak"
@@ -504,14 +620,37 @@ class SafeEditor:
             _write_all(fd, (data,))
         finally:
             os.close(fd)
-        self._prune(tag)
+        self._prune(tag, len(data))
         return backup
 
-    def _prune(self, tag: str) -> None:
-        backups = sorted(self.backups_dir.glob(f"{tag}.*.bak"))
-        for old in backups[: max(0, len(backups) - self.keep_backups)]:
-            with contextlib.suppress(FileNotFoundError):
-                old.unlink()
+    def _backups_of(self, tag: str) -> list[Path]:
+        """The backups of one file, oldest first (their names carry the time)."""
+        return sorted(self.backups_dir.glob(f"{tag}.*.bak"))
+
+    def _prune(self, tag: str, size: int) -> None:
+        """Keep the newest backups, at most `keep_backups` of them and, together, at most the larger of
+        `backups_size_factor` times the file's size and `backups_size_floor`: the newest few versions are what
+        undoing our recent edits needs, and ten copies of a 100 MB file would fill a gigabyte. The newest
+        backup is always kept."""
+        budget = max(int(self.backups_size_factor * size), self.backups_size_floor)
+        kept = total = 0
+        for backup in reversed(self._backups_of(tag)):
+            try:
+                total += backup.stat().st_size
+            except FileNotFoundError:
+                continue
+            kept += 1
+            if kept > 1 and (kept > self.keep_backups or total > budget):
+                with contextlib.suppress(FileNotFoundError):
+                    backup.unlink()
+
+
+def _verified(verify: Callable[[str], bool], data: bytes) -> bool:
+    # Another program's text may not even parse: then it is not our edit.
+    try:
+        return verify(data.decode("utf-8", "replace"))
+    except DocumentError:
+        return False
 
 
 def _mode_and_owner(st: os.stat_result | None, new_mode: int) -> tuple[int, tuple[int, int] | None]:

@@ -3,14 +3,18 @@
 edit_worker.py increment FILE DATA_DIR N        add 1 to "count" N times through SafeEditor
 edit_worker.py toggle FILE DATA_DIR             enable/disable our user-scope entry forever (until killed)
 edit_worker.py rewrite FILE atomic|plain STOP   rewrite FILE whole, like Claude Code, until STOP exists
+edit_worker.py claude FILE STOP                 add 1 to "claudeCounter" under Claude Code's lock until STOP
+                                                exists; prints how many updates it made
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import threading
+import time
 from pathlib import Path
 
 from ollama_mcp_tray.server.paths import AppPaths
@@ -69,6 +73,40 @@ def rewrite(path: Path, how: str, stop: Path) -> None:
         pause.wait(0.01)
 
 
+def claude(path: Path, stop: Path) -> None:
+    """Claude Code's protocol (2.1.330): mkdir <file>.lock (a lock whose mtime is over 10 s old is stale: rmdir
+    it), re-read under the lock, change one key, write a temp file, fsync, rename, rmdir the lock."""
+    lock = Path(f"{path}.lock")
+    rng = random.Random(os.getpid())
+    pause = threading.Event()
+    updates = 0
+    while not stop.exists():
+        try:
+            os.mkdir(lock)
+        except FileExistsError:
+            try:
+                if os.stat(lock).st_mtime < time.time() - 10:
+                    os.rmdir(lock)
+            except FileNotFoundError:
+                pass
+            pause.wait(0.001)
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc["claudeCounter"] = doc.get("claudeCounter", 0) + 1
+            tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}.{rng.getrandbits(24):06x}")
+            with tmp.open("w", encoding="utf-8") as handle:
+                handle.write(json.dumps(doc, indent=2))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            updates += 1
+        finally:
+            os.rmdir(lock)
+        pause.wait(rng.uniform(0.002, 0.02))  # Claude Code writes often, not back to back
+    print(updates, flush=True)
+
+
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "increment":
@@ -77,3 +115,5 @@ if __name__ == "__main__":
         toggle(Path(rest[0]), Path(rest[1]))
     elif command == "rewrite":
         rewrite(Path(rest[0]), rest[1], Path(rest[2]))
+    elif command == "claude":
+        claude(Path(rest[0]), Path(rest[1]))

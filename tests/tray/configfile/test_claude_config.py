@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -229,3 +230,45 @@ def test_a_splice_that_breaks_the_document_is_refused():
         document.spliced(Splice(6, 7, "[1,"))
     with pytest.raises(DocumentError):
         document.spliced(Splice(15, 16, "} x"))
+
+
+@pytest.mark.parametrize(
+    ("document", "said"),
+    [
+        ('{"mcpServers": null}', "but is null"),
+        ('{"mcpServers": "x"}', "but is a string"),
+        ('{"mcpServers": [1]}', "but is an array"),
+        ('{"mcpServers": 2}', "but is a number"),
+        ('{"mcpServers": true}', "but is a boolean"),
+    ],
+)
+def test_a_wrong_type_is_named_in_jsons_words_not_pythons(document, said):
+    with pytest.raises(DocumentError) as caught:
+        set_member(document, ("mcpServers",), "ollama", ENTRY)
+    assert said in str(caught.value)
+    assert re.search(r"\b(NoneType|str|list|dict|int|float|bool)\b", str(caught.value)) is None
+
+
+def test_a_file_starting_with_a_byte_order_mark_is_read_and_keeps_it():
+    text = '\ufeff{\n  "numStartups": 3\n}\n'
+    assert Document(text).value == {"numStartups": 3}
+    edited = set_member(text, ("mcpServers",), "ollama", ENTRY)
+    assert edited.startswith('\ufeff{\n  "numStartups": 3,\n  "mcpServers": {')
+    assert json.loads(edited[1:])["mcpServers"]["ollama"] == ENTRY
+    assert remove_member(edited, (), "mcpServers") == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{\r\n  "numStartups": 3\r\n}\r\n',
+        '{\r\n  "mcpServers": {}\r\n}\r\n',
+        '{\r\n  "projects": {\r\n    "/p": {\r\n      "allowedTools": []\r\n    }\r\n  }\r\n}\r\n',
+    ],
+)
+def test_what_we_insert_into_a_crlf_file_ends_its_lines_with_crlf_too(text):
+    edited = set_member(text, ("mcpServers",), "ollama", ENTRY)
+    edited = set_member(edited, ("projects", "/p", "mcpServers"), "ollama", ENTRY)
+    assert edited.count("\n") == edited.count("\r\n")
+    assert json.loads(edited)["mcpServers"]["ollama"] == ENTRY
+    assert remove_member(remove_member(edited, ("projects", "/p", "mcpServers"), "ollama"), ("mcpServers",), "ollama")

@@ -269,3 +269,48 @@ def test_a_big_edit_is_written_from_the_bytes_read_around_the_changed_span(tmp_p
     assert target.read_text(encoding="utf-8") == set_member(original, ("mcpServers",), "ollama", {"command": "/x"})
     editor.edit(target, lambda text: Document(text or "{}").remove_splice(("mcpServers",), "ollama"))
     assert target.read_text(encoding="utf-8") == original
+
+
+def test_a_claude_json_with_a_byte_order_mark_is_edited_and_keeps_it(tmp_path, editor):
+    target = tmp_path / ".claude.json"
+    target.write_bytes(b'\xef\xbb\xbf{\r\n  "numStartups": 3\r\n}\r\n')
+    editor.edit(target, lambda text: Document(text or "{}").set_splice(("mcpServers",), "ollama", {"command": "/x"}))
+    data = target.read_bytes()
+    assert data.startswith(b'\xef\xbb\xbf{\r\n  "numStartups": 3,\r\n  "mcpServers": {\r\n')
+    assert data.count(b"\n") == data.count(b"\r\n")
+    assert json.loads(data.decode("utf-8-sig"))["mcpServers"] == {"ollama": {"command": "/x"}}
+
+
+def test_a_backup_identical_to_the_newest_is_not_kept_twice(tmp_path, editor):
+    target = tmp_path / "f.json"
+    target.write_text('{"n": 0}', encoding="utf-8")
+    for _ in range(3):
+        # Another program puts the old version back each time; we edit it again: the same bytes to back up.
+        editor.edit(target, lambda text: Document(text or "{}").set((), "n", 1))
+        target.write_text('{"n": 0}', encoding="utf-8")
+    backups = list((tmp_path / "data" / "backups").iterdir())
+    assert [b.read_text(encoding="utf-8") for b in backups] == ['{"n": 0}']
+
+
+def test_backups_are_bounded_by_total_size_as_well_as_count(tmp_path):
+    editor = SafeEditor(backups_dir=tmp_path / "b", lock_dir=tmp_path / "l", keep_backups=10, backups_size_floor=0)
+    target = tmp_path / "big.json"
+    target.write_text(json.dumps({"n": 0, "blob": "x" * 100_000}), encoding="utf-8")
+    for n in range(1, 8):
+        editor.edit(target, lambda text, n=n: Document(text or "{}").set((), "n", n))
+    backups = sorted((tmp_path / "b").iterdir())
+    size = target.stat().st_size
+    assert len(backups) == 3  # 3x the file's size, though the count would allow 10
+    assert sum(b.stat().st_size for b in backups) <= 3 * size
+    assert [json.loads(b.read_text(encoding="utf-8"))["n"] for b in backups] == [4, 5, 6]
+
+
+def test_the_newest_backup_is_kept_even_when_it_alone_is_over_the_size_bound(tmp_path):
+    editor = SafeEditor(
+        backups_dir=tmp_path / "b", lock_dir=tmp_path / "l", backups_size_factor=0.5, backups_size_floor=0
+    )
+    target = tmp_path / "f.json"
+    target.write_text('{"n": 0}', encoding="utf-8")
+    for n in range(1, 4):
+        editor.edit(target, lambda text, n=n: Document(text or "{}").set((), "n", n))
+    assert [p.read_text(encoding="utf-8") for p in (tmp_path / "b").iterdir()] == ['{"n": 2}']
