@@ -31,7 +31,23 @@ SERVER = "ollama"
 GENERATE = f"mcp__{SERVER}__ollama_generate"
 CODER = "qwen2.5-coder:3b"
 BUDGET_TOKENS = 600  # everything we add to a session before any call (issue 10)
-BASE_TOOLS = ["ollama_generate", "ollama_chat", "ollama_embed", "ollama_list_models", "ollama_show", "ollama_ps"]
+MATERIAL_TOOLS = [
+    "ollama_ask_files",
+    "ollama_summarize_files",
+    "ollama_extract_json",
+    "ollama_review_diff",
+    "ollama_label_items",
+    "ollama_digest_log",
+]
+BASE_TOOLS = [
+    "ollama_generate",
+    "ollama_chat",
+    "ollama_embed",
+    "ollama_list_models",
+    "ollama_show",
+    "ollama_ps",
+    *MATERIAL_TOOLS,
+]
 
 
 @pytest.fixture(scope="session", params=["pinned", "latest"])

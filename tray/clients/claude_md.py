@@ -17,26 +17,21 @@ _BEGIN_PREFIX = "<!-- ollama-mcp-tray:begin"
 
 def section(server_name: str, default_model: str | None) -> str:
     """The section's text, markers included, without a trailing newline."""
-    prefix = f"mcp__{server_name}__ollama_"
-    model = f" (default model: `{default_model}`)" if default_model else ""
+    # Short on purpose: it reaches every session's first request, beside the server's own instructions (which
+    # name each tool), and everything we add before a call has a budget (bench/bench_adoption.py).
+    model = f" (default `{default_model}`)" if default_model else ""
     return "\n".join(
         [
             BEGIN,
             "## Local model usage",
             "",
-            f"A local Ollama model is available through the `{server_name}` MCP server{model}. Its tools read "
-            "files on this machine themselves and return only the result, so the material never enters your "
-            "context or leaves the machine.",
-            f"- Before reading files, folders, diffs or logs yourself to summarise or question them, use "
-            f"`{prefix}summarize_files`, `{prefix}ask_files` (answers cite path:line), `{prefix}extract_json`, "
-            f"`{prefix}review_diff`, `{prefix}label_items` or `{prefix}digest_log` (save long command output to a "
-            "file first).",
-            "- Prefer them for private code and documents, and for anything long: each result says how much "
-            "context it kept out.",
-            f"- For other self-contained, low-stakes work (drafting, rewriting, classifying) use "
-            f"`{prefix}generate` or `{prefix}chat`; `{prefix}list_models` shows the models.",
-            "- Keep planning, editing files and final answers yourself; check what it returns (the cited lines) "
-            "before relying on it. If a tool says to do the task yourself, do so.",
+            f"The `{server_name}` MCP server runs a local model{model} that reads files on this machine itself: "
+            "what it reads never enters your context or leaves the machine.",
+            "- To summarise, question, extract from, review (git diffs) or label files, folders or logs, call its "
+            f"`mcp__{server_name}__ollama_*` tools with the paths instead of reading them yourself; save long command "
+            "output to a file first.",
+            "- Keep planning, edits and final answers yourself and check the lines it cites. If a tool says to do "
+            "the task yourself, do so.",
             END,
         ]
     )
