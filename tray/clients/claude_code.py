@@ -84,4 +84,6 @@ class ClaudeCodeClient(Client):
 
     def installed(self, machine: Machine) -> bool:
         home = ClaudeHome.from_env(machine.environ, machine.home)
-        return home.config_dir.is_dir() or home.config_file.is_file() or super().installed(machine)
+        # Not "the file's folder exists": ~/.claude.json sits in the home folder itself.
+        found = home.config_dir.is_dir() or home.config_file.is_file()
+        return found or any(machine.on_path(program) for program in self.programs)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ollama_mcp_tray.server.paths import AppPaths
 
-from ..configfile.errors import ConfigFileRefused, ForeignEntryError
+from ..configfile.errors import ConfigFileError, ConfigFileRefused, ForeignEntryError
 from ..configfile.json_document import MISSING, DocumentError
 from ..configfile.safe_edit import SafeEditor
 from ..launch import ServerLaunch
@@ -26,7 +26,7 @@ from .records import Created, RecordBook, Scope, State, Target
 from .registrar import RegistrationStatus, RepairKind, RepairOutcome, command_exists, remove_if
 
 
-class ClientUnavailable(ConfigFileRefused):
+class ClientUnavailable(ConfigFileError):
     """The client keeps no config at that scope on this machine (Claude Desktop on Linux, say)."""
 
 
