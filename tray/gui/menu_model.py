@@ -461,8 +461,8 @@ def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> M
     entries.append(SEPARATOR)
     entries.append(_models_entry(state, now))
     entries.append(_claude_entry(state, home))
-    entries.append(_connect_entry(state))
     entries.append(Item(usage_line(state)))
+    entries.append(_connect_entry(state))
     entries.append(SEPARATOR)
     entries.append(Item("Settings…", OpenSettings()))
     if state.autostart_supported:
