@@ -27,6 +27,7 @@ from Xlib.error import XError
 from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaSnapshot
 from ollama_mcp_tray.tray.gui import menu_model as mm
 from ollama_mcp_tray.tray.gui.state import IconState, TrayState
+from ollama_mcp_tray.tray.launch import ServerLaunch
 from tests.desktop_session import DesktopSession, Rect, desktop_session, missing_tools, wait_for
 from tests.ollama_emulator import OllamaEmulator
 
@@ -137,7 +138,7 @@ def test_choosing_enabled_for_all_projects_registers_the_server_in_claude_json(t
     entry = data["mcpServers"]["ollama"]  # type: ignore[index]
     assert entry["type"] == "stdio"
     assert Path(entry["command"]).is_absolute()
-    assert entry["args"] == ["-m", "ollama_mcp_tray.server"]
+    assert entry["args"] == list(ServerLaunch.current().args)
     assert {k: v for k, v in data.items() if k != "mcpServers"} == EXISTING_CLAUDE_JSON
     wait_for(lambda: not desk.popup_windows(), 5, "the menu to close")
 
