@@ -364,7 +364,7 @@ class _Style:
     newline: str
     separator: str  # between a key and its value
     trailing: bool
-    multiline: bool  # the document spans lines: new members of an empty object go on their own lines
+    multiline: bool  # the document spans lines (or is empty): new members of an empty object go on their own lines
 
     @classmethod
     def of(cls, text: str, top: _Object, trailing: bool) -> _Style:
@@ -378,7 +378,9 @@ class _Style:
             if between.strip(" \t") == ":":
                 separator = between
         newline = "\r\n" if "\r\n" in text else "\n"
-        return cls(unit, newline, separator, trailing, "\n" in text or "\r" in text)
+        # A document with nothing in it yet (a new file is `{}`) is written the way editors write settings.
+        multiline = "\n" in text or "\r" in text or not top.members
+        return cls(unit, newline, separator, trailing, multiline)
 
     def render(self, value: Any, indent: str, multiline: bool) -> str:
         """`value` as JSON for a member whose line is indented by `indent`."""

@@ -246,7 +246,9 @@ def test_states_not_installed_off_on_stale_and_foreign(tmp_path, name):
     assert client_status(client, machine, reg, "ollama").state is ClientState.STALE
     [repointed] = reg.repair()
     assert repointed.kind is RepairKind.REPOINTED and entry_in(name, file) == reg.desired_entry(user(name))
-    file.write_text(text.replace(gone, "/usr/bin/node").replace('"-I", "-m", "ollama_mcp_tray.server"', '"x.js"'))
+    foreign = client.build_entry(ServerLaunch("/usr/bin/node", ("other.js",)), {}, Scope.USER)
+    core = TomlDocument if name == "codex" else JsoncDocument
+    file.write_text(core(file.read_text()).set(client.servers_path, "ollama", foreign))
     assert client_status(client, machine, reg, "ollama").state is ClientState.FOREIGN
     file.write_text("{ broken" if name != "codex" else "[broken\n")
     broken = client_status(client, machine, reg, "ollama")

@@ -391,3 +391,9 @@ def test_a_path_through_a_non_object_is_refused_with_its_position() -> None:
 def test_deep_nesting_is_refused_not_a_crash() -> None:
     with pytest.raises(DocumentError):
         Document('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+def test_a_new_document_is_written_over_several_lines_and_collapses_back() -> None:
+    added = Document("{}").set(("mcp",), "ollama", {"type": "local"})
+    assert added == '{\n  "mcp": {\n    "ollama": {\n      "type": "local"\n    }\n  }\n}'
+    assert Document(Document(added).remove(("mcp",), "ollama")).remove((), "mcp") == "{}"
