@@ -310,6 +310,8 @@ def _say_when_it_applies(client: str) -> None:
     spec = client_named(client)
     if spec.applies is Applies.RESTART:
         out(f"Restart {spec.display} to apply the change (it reads its MCP servers when it starts).")
+    elif spec.applies is Applies.REFRESH:
+        out(f"Press refresh in {spec.display}'s MCP panel (or restart {spec.display}) to apply the change.")
 
 
 def _configure_disable(parser: argparse.ArgumentParser) -> None:

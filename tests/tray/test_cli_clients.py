@@ -58,6 +58,11 @@ def test_claude_desktop_says_it_must_be_restarted(tmp_path, capsys):
     assert "ollama" in json.loads((tmp_path / "Claude" / "claude_desktop_config.json").read_text())["mcpServers"]
 
 
+def test_windsurf_says_to_refresh_its_mcp_panel(tmp_path, capsys):
+    assert run(tmp_path, "enable", "--client", "windsurf") == cli.EXIT_OK
+    assert "Press refresh in Windsurf's MCP panel (or restart Windsurf)" in capsys.readouterr().out
+
+
 def test_status_lists_every_client_with_its_state_and_when_it_applies(tmp_path, capsys):
     (tmp_path / ".codeium" / "windsurf").mkdir(parents=True)
     env = {FOLDER_OVERRIDE: str(tmp_path / "Claude")}

@@ -120,6 +120,7 @@ class Applies(Enum):
 
     LIVE = "live"  # it watches the file
     NEW_SESSION = "new-session"  # a session started after the change (a CLI)
+    REFRESH = "refresh"  # a refresh in its MCP panel, or a restart
     RESTART = "restart"  # read once at launch: quit and reopen the app
 
 

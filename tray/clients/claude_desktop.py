@@ -2,7 +2,8 @@
 
     macOS    ~/Library/Application Support/Claude/claude_desktop_config.json
     Windows  %APPDATA%\\Claude\\claude_desktop_config.json; the Microsoft Store / MSIX install reads its
-             virtualised copy, %LOCALAPPDATA%\\Packages\\Claude_<publisher id>\\LocalCache\\Roaming\\Claude\\
+             virtualised copy, %LOCALAPPDATA%\\Packages\\Claude_<publisher id>\\LocalCache\\Roaming\\Claude\\,
+             and newer Store builds (reported, not verified here) %LOCALAPPDATA%\\Claude-Data\\claude_*\\
     Linux    no official app: no file, unless OLLAMA_MCP_TRAY_CLAUDE_DESKTOP_DIR names the folder (tests, and
              the unofficial Linux builds that keep the macOS layout under ~/.config/Claude)
 """
@@ -15,6 +16,15 @@ from .base import Applies, Client, Machine
 
 CONFIG_NAME = "claude_desktop_config.json"
 FOLDER_OVERRIDE = "OLLAMA_MCP_TRAY_CLAUDE_DESKTOP_DIR"
+
+
+def data_folders(machine: Machine) -> list[Path]:
+    """Newer Store builds' own data folders, %LOCALAPPDATA%\\Claude-Data\\claude_*, when the app made one."""
+    root = machine.local_appdata / "Claude-Data"
+    try:
+        return sorted(p for p in root.iterdir() if p.is_dir() and p.name.lower().startswith("claude"))
+    except OSError:
+        return []
 
 
 def msix_folders(machine: Machine) -> list[Path]:
@@ -42,7 +52,7 @@ class ClaudeDesktop(Client):
             plain = machine.appdata / "Claude"
             if (plain / CONFIG_NAME).is_file():
                 return plain  # a real file outside the package is what the app reads
-            packaged = [folder for folder in msix_folders(machine) if folder.parent.is_dir()]
+            packaged = data_folders(machine) + [folder for folder in msix_folders(machine) if folder.parent.is_dir()]
             with_config = [folder for folder in packaged if (folder / CONFIG_NAME).is_file()]
             return (with_config or packaged or [plain])[0]
         return None
@@ -57,6 +67,6 @@ class ClaudeDesktop(Client):
             return False
         if machine.macos and Path("/Applications/Claude.app").is_dir():
             return True
-        if machine.windows and msix_folders(machine):
+        if machine.windows and (msix_folders(machine) or data_folders(machine)):
             return True
         return folder.is_dir()

@@ -252,6 +252,20 @@ def test_claude_desktop_from_the_microsoft_store_uses_its_packaged_folder(tmp_pa
     assert desktop.user_file(win) == roaming / "Claude" / "claude_desktop_config.json"
 
 
+def test_newer_store_builds_of_claude_desktop_use_their_own_data_folder(tmp_path):
+    local = tmp_path / "Local"
+    win = Machine(tmp_path, {"APPDATA": str(tmp_path / "Roaming"), "LOCALAPPDATA": str(local)}, "win32")
+    (local / "Packages" / "Claude_pzs8sxrjxfjjc" / "LocalCache" / "Roaming").mkdir(parents=True)
+    data = local / "Claude-Data" / "claude_1"
+    data.mkdir(parents=True)
+    assert ClaudeDesktop().user_file(win) == data / "claude_desktop_config.json"
+    # The one that already holds a config wins.
+    packaged = local / "Packages" / "Claude_pzs8sxrjxfjjc" / "LocalCache" / "Roaming" / "Claude"
+    packaged.mkdir()
+    (packaged / "claude_desktop_config.json").write_text("{}")
+    assert ClaudeDesktop().user_file(win) == packaged / "claude_desktop_config.json"
+
+
 def test_on_linux_claude_desktop_is_not_installed_and_has_nothing_to_enable(tmp_path):
     reg = ClientRegistrar(ClaudeDesktop(), paths_in(tmp_path), Machine(tmp_path, {}, "linux"), LAUNCH)
     summary = client_status(reg.client, reg.machine, reg, "ollama")
