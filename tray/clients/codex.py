@@ -11,10 +11,12 @@ goes into the file; the key file covers it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..configfile.json_document import DocumentError
 from ..launch import ServerLaunch
 from .base import Client, Format, Machine
 from .records import Scope
@@ -54,3 +56,32 @@ class CodexCli(Client):
             "startup_timeout_sec": STARTUP_TIMEOUT_SEC,
             "enabled": True,
         }
+
+    def project_trusted(self, machine: Machine, project: Path) -> bool:
+        """Whether Codex reads `project`'s `.codex/config.toml`: the user's config marks the project trusted
+        (`[projects."<path>"] trust_level = "trusted"`), by its own path or that of the git repository holding
+        it, which is what Codex keys a project by. A user file that does not parse trusts nothing."""
+        from ..configfile.toml_document import Document  # here: the CLI's start does not pay for tomlkit
+
+        try:
+            projects = Document(self.user_file(machine).read_text(encoding="utf-8")).get(("projects",))
+        except (OSError, UnicodeDecodeError, DocumentError):
+            return False
+        if not isinstance(projects, dict):
+            return False
+        return any(
+            isinstance(projects.get(str(folder)), dict) and projects[str(folder)].get("trust_level") == "trusted"
+            for folder in _project_keys(project)
+        )
+
+
+def _project_keys(project: Path) -> list[Path]:
+    """The folders Codex may key `project` by: itself and its git root, as given and with links resolved."""
+    keys: list[Path] = []
+    for folder in (project.absolute(), Path(os.path.realpath(project))):
+        keys.append(folder)
+        for parent in (folder, *folder.parents):
+            if (parent / ".git").exists():
+                keys.append(parent)
+                break
+    return list(dict.fromkeys(keys))

@@ -311,3 +311,22 @@ def test_enable_then_disable_leaves_any_toml_document_byte_identical(doc):
     if "ollama" in TomlDocument(text).value.get("mcp_servers", {}) or not text.endswith("\n"):
         return
     _round_trip("codex", text)
+
+
+def test_codex_reads_a_projects_file_only_when_the_user_trusted_the_project_or_its_repository(tmp_path):
+    machine = Machine(tmp_path, {}, "linux")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub").mkdir()
+    codex = CodexCli()
+    assert not codex.project_trusted(machine, repo)  # no user file at all
+    (tmp_path / ".codex").mkdir()
+    config = tmp_path / ".codex" / "config.toml"
+    config.write_text(f'# mine\n[projects."{repo}"]\ntrust_level = "untrusted"\n')
+    assert not codex.project_trusted(machine, repo)
+    config.write_text(f'[projects."{repo}"]\ntrust_level = "trusted"\n')
+    assert codex.project_trusted(machine, repo)
+    assert codex.project_trusted(machine, repo / "sub")  # keyed by its repository
+    assert not codex.project_trusted(machine, tmp_path)
+    config.write_text("[broken\n")
+    assert not codex.project_trusted(machine, repo)
