@@ -465,43 +465,43 @@ def _remove(text: str, obj: _Object, index: int) -> Splice:
     """The splice that takes member `index` out of `obj`; the inverse of `_insert` for what it adds."""
     members = obj.members
     target = members[index]
-    previous = members[index - 1] if index > 0 else None
+    previous = _comma_of(members[index - 1]) if index > 0 else None  # the comma ending the member before
     end = target.value_end if target.comma is None else target.comma + 1
-    gap_start = obj.start + 1 if previous is None else previous.comma + 1  # type: ignore[operator]
-    line_end = _line_end_after(text, end)
-    own_line = _starts_line(text, target.key_start) and line_end is not None
-    if own_line and line_end is not None and text[_after_blanks(text, end) : line_end] == "":
-        line = _line_start(text, target.key_start)
-        after = line_end + _newline_at(text, line_end)
-        if previous is None and len(members) == 1:
-            before, rest = text[obj.start + 1 : target.key_start], text[end : obj.close]
-            if _one_break_blank(before) and _one_break_blank(rest):
+    line_end = _line_end_after(text, end) if _starts_line(text, target.key_start) else None
+    if line_end is not None:  # the member has its line to itself (up to a comment, maybe)
+        rest_of_line = _after_blanks(text, end)
+        if rest_of_line == line_end:
+            line = _line_start(text, target.key_start)
+            after = line_end + _newline_at(text, line_end)
+            inside = text[obj.start + 1 : target.key_start], text[end : obj.close]
+            if previous is None and len(members) == 1 and all(_one_break_blank(gap) for gap in inside):
                 return Splice(obj.start + 1, obj.close, "")  # the shape adding into `{}` makes
-        if target.comma is not None or previous is None:
-            return Splice(line, after, "")
-        assert previous.comma is not None
-        return Splice(previous.comma, after, text[previous.comma + 1 : line])
-    if own_line and line_end is not None:
+            if target.comma is not None or previous is None:
+                return Splice(line, after, "")
+            return Splice(previous, after, text[previous + 1 : line])
         # A comment of the user's follows on our line: it stays, on a line of its own.
-        comment = _after_blanks(text, end)
         if target.comma is not None or previous is None:
-            return Splice(target.key_start, comment, "")
-        assert previous.comma is not None
-        return Splice(previous.comma, comment, text[previous.comma + 1 : target.key_start])
+            return Splice(target.key_start, rest_of_line, "")
+        return Splice(previous, rest_of_line, text[previous + 1 : target.key_start])
     if target.comma is not None:
-        if previous is not None and text[gap_start : target.key_start].strip(" \t") == "":
-            return Splice(gap_start, end, "")
+        if previous is not None and text[previous + 1 : target.key_start].strip(" \t") == "":
+            return Splice(previous + 1, end, "")
         return Splice(target.key_start, _after_blanks(text, end), "")
     if previous is None:
         before, rest = text[obj.start + 1 : target.key_start], text[end : obj.close]
         if before == rest and before.strip(" \t") == "":
             return Splice(target.key_start, obj.close, "")
         return Splice(target.key_start, end, "")
-    assert previous.comma is not None
-    between = text[previous.comma + 1 : target.key_start]
+    between = text[previous + 1 : target.key_start]
     if between.strip(" \t\r\n") == "":
-        return Splice(previous.comma, end, "")
-    return Splice(previous.comma, end, between)
+        return Splice(previous, end, "")
+    return Splice(previous, end, between)
+
+
+def _comma_of(member: _Member) -> int:
+    # A member that another one follows always has its comma.
+    assert member.comma is not None
+    return member.comma
 
 
 def _one_break_blank(gap: str) -> bool:
