@@ -35,6 +35,13 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _BLANK = re.compile(r"[ \t]*")
 _REST_OF_LINE = re.compile(r"[^\n\r]*")
 _LITERALS = {"true": True, "false": False, "null": None}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
 _DEFAULT_INDENT = "  "
 _BOM = "\ufeff"
 
@@ -48,7 +55,7 @@ class _Member:
     value_end: int
     value: Any
     comma: int | None = None  # index of the comma after the value, if any
-    node: _Object | None = None  # the value's own positions, when it is an object
+    node: _Object | None = None  # the value's own positions, when it is an object (walked on first use)
 
 
 @dataclass
@@ -110,6 +117,15 @@ class _Parser:
     def value(self, index: int) -> tuple[Any, int, _Object | None]:
         text = self.text
         char = text[index] if index < len(text) else ""
+        if char in "{[" and index > 0:
+            # Most of a file has no comment in it: the json module's C scanner reads such a value fast. The
+            # positions inside a nested object are walked later, only for an object on the path of an edit.
+            try:
+                value, end = _STRICT.raw_decode(text, index)
+            except (ValueError, RecursionError):
+                pass  # comments, trailing commas, or an error: read it here, which also names the error
+            else:
+                return value, end, None
         if char == "{":
             node, end = self.object(index)
             return {m.key: m.value for m in node.members}, end, node
@@ -296,6 +312,8 @@ def _descend(text: str, top: _Object, path: Sequence[str]) -> tuple[_Object, int
         member = obj.last(key)
         if member is None:
             return obj, depth
+        if member.node is None and isinstance(member.value, dict):
+            member.node = _Parser(text).object(member.value_start)[0]  # read fast before: walked now
         if member.node is None:
             where = " > ".join(path[: depth + 1])
             raise DocumentError(
