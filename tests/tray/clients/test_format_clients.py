@@ -330,3 +330,24 @@ def test_codex_reads_a_projects_file_only_when_the_user_trusted_the_project_or_i
     assert not codex.project_trusted(machine, tmp_path)
     config.write_text("[broken\n")
     assert not codex.project_trusted(machine, repo)
+
+
+def test_qwen_tells_an_approved_project_server_from_a_pending_one(tmp_path):
+    # Hash and layout as a real `qwen mcp approve ollama` (Qwen Code 0.24.4) wrote them for this entry.
+    entry = {"command": "/work/wt/fmt/.venv/bin/python", "args": ["-I", "-m", "ollama_mcp_tray.server"], "env": {}}
+    real_hash = "2bf81a0c8c766fde3186349c27636df32fdc40d43fb4c5bbba67a6d239a0ab6c"
+    from ollama_mcp_tray.tray.clients.qwen import approval_hash
+
+    assert approval_hash(entry) == real_hash
+    project = tmp_path / "proj"
+    machine = Machine(tmp_path, {}, "linux")
+    qwen = QwenCode()
+    assert not qwen.project_approved(machine, project, "ollama", entry)
+    (tmp_path / ".qwen").mkdir()
+    approvals = {str(project): {"ollama": {"hash": real_hash, "status": "approved"}}}
+    qwen.approvals_file(machine).write_text("// kept by qwen\n" + json.dumps(approvals))
+    assert qwen.project_approved(machine, project, "ollama", entry)
+    assert not qwen.project_approved(machine, project, "ollama", {**entry, "env": {"OLLAMA_URL": "x"}})
+    assert not qwen.project_approved(machine, project, "other", entry)
+    elsewhere = Machine(tmp_path, {"QWEN_CODE_MCP_APPROVALS_PATH": str(tmp_path / "none.json")}, "linux")
+    assert not qwen.project_approved(elsewhere, project, "ollama", entry)
