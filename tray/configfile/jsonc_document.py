@@ -117,7 +117,7 @@ class _Parser:
     def value(self, index: int) -> tuple[Any, int, _Object | None]:
         text = self.text
         char = text[index] if index < len(text) else ""
-        if char in "{[" and index > 0:
+        if char in "{[":
             # Most of a file has no comment in it: the json module's C scanner reads such a value fast. The
             # positions inside a nested object are walked later, only for an object on the path of an edit.
             try:
