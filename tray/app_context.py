@@ -61,21 +61,18 @@ class AppContext:
     def editor(self) -> SafeEditor:
         return SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
 
-    def registrar(self) -> Registrar:
-        return Registrar(self.paths, self.claude, self.launch, env=entry_env(self.settings), editor=self.editor)
+    def registrar(self, settings: Settings | None = None) -> Registrar:
+        """Claude Code's registrar, writing what `settings` (default: the loaded ones) ask for."""
+        env = entry_env(settings or self.settings)
+        return Registrar(self.paths, self.claude, self.launch, env=env, editor=self.editor)
 
-    def registrar_for(self, client: str = CLAUDE_CODE) -> AnyRegistrar:
+    def registrar_for(self, client: str = CLAUDE_CODE, settings: Settings | None = None) -> AnyRegistrar:
         """The registrar of the client named `client` (raises UnknownClient for a name we do not know)."""
         if client == CLAUDE_CODE:
-            return self.registrar()
-        return ClientRegistrar(
-            client_named(client),
-            self.paths,
-            self.machine,
-            self.launch,
-            env=entry_env(self.settings),
-            editor=self.editor,
-        )
+            return self.registrar(settings)
+        env = entry_env(settings or self.settings)
+        spec = client_named(client)
+        return ClientRegistrar(spec, self.paths, self.machine, self.launch, env=env, editor=self.editor)
 
     def client_statuses(self) -> list[ClientStatus]:
         """Every client we know, in the CLI's order, with its state now."""

@@ -219,10 +219,17 @@ class ClientRegistrar:
             except DocumentError:
                 return False
 
-        self._editor.edit(file, edit, verify=verify)
+        # The record goes first: the tray's guard, between our edit and a later update of the record, would
+        # find a recorded registration missing and restore it.
+        self.book.forget(target)
+        try:
+            self._editor.edit(file, edit, verify=verify)
+        except BaseException:
+            if record is not None:
+                self.book.remember(target, approve=record.approve, created=record.created)
+            raise
         if Created.CONFIG_FILE in created:
             remove_if(file, lambda value: value == {}, read=lambda text: self._open(file, text).value)
-        self.book.forget(target)
         return self._status_of(target, file, MISSING)
 
     def repair(self) -> list[RepairOutcome]:

@@ -513,18 +513,26 @@ class Registrar:
             document = parse_document(_empty_as_object(text))
             return get_value(document, (*self._servers_path(target, document), target.name)) is MISSING
 
-        if self._editor.edit(file, edit, verify=verify).changed:
-            self._wrote(file, edits)
+        # The record goes first: the tray's guard, between our edit and a later update of the record, would
+        # find a recorded registration missing and restore it.
+        record = self.book.find(target)
+        self._forget(target)
+        try:
+            if self._editor.edit(file, edit, verify=verify).changed:
+                self._wrote(file, edits)
+        except BaseException:
+            if record is not None:
+                self.book.remember(target, approve=record.approve, created=record.created)
+            raise
         if target.scope is Scope.PROJECT:
             assert target.project is not None
-            created = self._record_created().get(record_id(target), frozenset())
+            created = record.created if record is not None else frozenset()
             self._withdraw_approval(target, created)
             if Created.MCP_JSON in created and remove_if(file, lambda value: value in EMPTY_MCP_JSON):
                 self._written.pop(file, None)
                 seen.append({})
             if Created.CLAUDE_DIR in created:
                 _remove_empty_folder(self.approval_file(target.project).parent)
-        self._forget(target)
         return self._status_of(target, file, MISSING, seen[-1])
 
     def _withdraw_approval(self, target: Target, created: frozenset[Created]) -> None:
@@ -601,9 +609,6 @@ class Registrar:
 
     def _record_approvals(self) -> dict[str, bool]:
         return {record_id(record.target): record.approve for record in self._read_records()}
-
-    def _record_created(self) -> dict[str, frozenset[Created]]:
-        return {record_id(record.target): record.created for record in self._read_records()}
 
     def _read_records(self) -> list[Record]:
         return self.book.of(CLAUDE_CODE)

@@ -30,7 +30,7 @@ from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.paths import make_private_dir
-from ollama_mcp_tray.server.settings import Settings
+from ollama_mcp_tray.server.settings import Settings, load_settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
 from .. import app_settings
@@ -39,7 +39,7 @@ from ..clients import claude_md
 from ..clients.base import Applies
 from ..clients.catalog import CLIENTS, ClientStatus, client_named, ordered
 from ..clients.records import CLAUDE_CODE
-from ..clients.registrar import RegistrationStatus, Scope, State, Target, expand_variables
+from ..clients.registrar import Registrar, RegistrationStatus, Scope, State, Target, expand_variables
 from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
@@ -150,17 +150,17 @@ class Controller:
         )
         self.monitor = self._new_monitor()
         self.guard = Guard(
-            ctx.registrar(),
+            ctx.registrar(settings),
             settings.server_name,
             on_status=lambda statuses: self.post(lambda: self._on_statuses(statuses)),
             on_repair=lambda repairs: self.post(lambda: self._on_repairs(repairs)),
             on_problem=lambda message: self.post(lambda: self._on_config_problem(message)),
             enabled=settings.guard,
             interval=guard_interval,
-            others=OtherClients(
-                ctx.machine, [(c, ctx.registrar_for(c.name)) for c in ordered(CLIENTS) if c.name != CLAUDE_CODE]
-            ),
+            others=self._other_clients(settings),
             on_clients=lambda clients: self.post(lambda: self._on_clients(clients)),
+            reload=self._fresh_registrars,
+            settings_file=ctx.paths.settings_file,
         )
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -332,6 +332,16 @@ class Controller:
         problem = self.state.claude.problem if self.state.claude.problem and not statuses else None
         claude = claude_state(statuses, rule)
         self._set(claude=dataclasses.replace(claude, problem=claude.problem or problem))
+
+    def _other_clients(self, settings: Settings) -> OtherClients:
+        ctx = self.ctx
+        clients = [c for c in ordered(CLIENTS) if c.name != CLAUDE_CODE]
+        return OtherClients(ctx.machine, [(c, ctx.registrar_for(c.name, settings)) for c in clients])
+
+    def _fresh_registrars(self) -> tuple[Registrar, OtherClients | None]:
+        """The guard's registrars, from the settings file as it is now (the guard's thread calls this)."""
+        settings = load_settings(self.ctx.paths.settings_file)
+        return self.ctx.registrar(settings), self._other_clients(settings)
 
     def _on_clients(self, clients: list[ClientStatus]) -> None:
         self._set(clients=tuple(client_entry(c) for c in clients))

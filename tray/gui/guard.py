@@ -90,6 +90,9 @@ class Guard:
         interval: seconds between `stat` checks.
         others: the other clients to repair (what the user enabled in them) and report.
         on_clients: receives every client's status (Claude Code's included) whenever the files changed.
+        reload: builds the registrars afresh from the settings file (watched too, as `settings_file`), before
+            each round that found a change: what an entry should hold (the Ollama URL) is what the settings
+            say now, also when another process (the CLI) just changed them.
     """
 
     def __init__(
@@ -104,7 +107,11 @@ class Guard:
         interval: float = 1.0,
         others: OtherClients | None = None,
         on_clients: Callable[[list[ClientStatus]], None] | None = None,
+        reload: Callable[[], tuple[Registrar, OtherClients | None]] | None = None,
+        settings_file: Path | None = None,
     ) -> None:
+        self.reload = reload
+        self.settings_file = settings_file
         self.registrar = registrar
         self.others = others
         self.on_clients = on_clients
@@ -158,6 +165,7 @@ class Guard:
             Path(reg.launch.command),
             *self._project_files,
             *self._other_files,
+            *([self.settings_file] if self.settings_file is not None else []),
         ]
 
     def _files_of_others(self) -> list[Path]:
@@ -189,6 +197,11 @@ class Guard:
         if key == self._last_key and not self._force:
             return
         self._force = False
+        if self.reload is not None:
+            try:
+                self.registrar, self.others = self.reload()
+            except OllamaMcpError as exc:  # a settings file that does not parse: keep going with the last ones
+                log.warning("The registration guard keeps its previous settings: %s", exc)
         try:
             repairs: list[Repair] = []
             if self.enabled:

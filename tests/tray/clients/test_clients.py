@@ -291,3 +291,42 @@ def test_records_name_their_client_and_an_old_record_without_one_is_claude_codes
     claude.disable(Target(Scope.USER, "ollama"))
     book = RecordBook(paths, SafeEditor(paths.backups_dir, paths.data_dir / "locks"))
     assert [r.target for r in book.read()] == [user("cursor")]
+
+
+class RepairsBetween(SafeEditor):
+    """An editor after whose every write to `watched` the tray's guard gets its turn (`between`)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(backups_dir=root / "data" / "backups", lock_dir=root / "data" / "locks")
+        object.__setattr__(self, "between", [])
+
+    def edit(self, path, edit, **options):  # type: ignore[no-untyped-def]
+        outcome = super().edit(path, edit, **options)
+        for check in self.between:  # type: ignore[attr-defined]
+            check(path)
+        return outcome
+
+
+@pytest.mark.parametrize("name", ["claude-code", "cursor"])
+def test_a_guard_repairing_while_disable_runs_does_not_bring_the_entry_back(tmp_path, name):
+    editor = RepairsBetween(tmp_path)
+    if name == "claude-code":
+        reg: Any = Registrar(paths_in(tmp_path), ClaudeHome(tmp_path / ".claude", tmp_path / ".claude.json"), LAUNCH)
+        target = Target(Scope.USER, "ollama")
+    else:
+        reg = registrar_for(tmp_path, name)
+        target = user(name)
+    reg.editor = editor
+    reg.enable(target)
+    file = reg.file_for(target)
+    repaired: list[Any] = []
+
+    def guard(path: Path) -> None:
+        if path == file.resolve() and not repaired:  # right after the entry left the file
+            repaired.extend(reg.repair())
+
+    editor.between.append(guard)  # type: ignore[attr-defined]
+    reg.disable(target)
+    assert repaired == []
+    assert reg.status(target).state is State.ABSENT
+    assert reg.records() == []

@@ -144,3 +144,34 @@ def test_an_entry_with_the_old_launch_command_is_upgraded_and_the_user_told_why(
     wait_for(upgraded, 5, "the old entry to be upgraded")
     assert controller.ctx.launch.args[:1] == ("-I",)
     wait_for(lambda: any("no project folder" in n for n in icon.notifications), 5, "the user to be told why")
+
+
+def test_an_ollama_url_changed_from_the_command_line_is_kept_not_undone_by_the_guard(
+    running: tuple[Controller, RecordingIcon],
+) -> None:
+    from ollama_mcp_tray.tray import cli
+
+    controller, icon = running
+    config = controller.ctx.claude.config_file
+    wait_for(lambda: controller.state.claude.user_enabled, 5, "the tray to see the registration")
+    other = "http://127.0.0.1:9"
+    # Another process (the CLI) saves the new address and refreshes the entry to it.
+    ctx = controller.ctx
+    assert (
+        cli.main(["config", "set", "ollama_url", other], AppContext(ctx.paths, ctx.claude, ctx.launch, dict(ctx.env)))
+        == 0
+    )
+
+    def entry_url() -> str | None:
+        env = json.loads(config.read_text(encoding="utf-8"))["mcpServers"]["ollama"]["env"]
+        return env.get("OLLAMA_URL") if isinstance(env, dict) else None
+
+    assert entry_url() == other
+    time.sleep(2.5)  # the guard checks every second: long enough for it to have undone the change
+    assert entry_url() == other
+    # (OLLAMA_URL in the tray's environment wins for the tray itself; the entry follows the settings.)
+    wait_for(lambda: controller.ctx.settings.ollama_url == other, 15, "the tray to take the new settings")
+    controller.guard.refresh()
+    time.sleep(1.5)
+    assert entry_url() == other
+    assert not any("out of date" in n for n in icon.notifications)
