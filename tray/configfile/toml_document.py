@@ -131,7 +131,7 @@ class Document:
             node = node[name]
         del node[key]
         for start, _, after in _table_lines(self.text, (*path, key)):
-            if after == len(self.text) and self.text.endswith("\n\n", 0, start):
+            if after == len(self.text) and self.text.endswith("\n\n", 0, start) and self.text[: start - 1].strip():
                 start -= 1  # the blank line that set put before our block at the end of the file
             candidate = Splice(start, after, "")
             if _gives(candidate.apply(self.text), expected):
@@ -223,8 +223,8 @@ def _render_block(path: Sequence[str], value: dict[str, Any]) -> str:
 
 
 def _appended(text: str, block: str) -> Splice:
-    if not text.strip():
-        return Splice(0, len(text), block) if not text else Splice(len(text), len(text), block)
+    if not text.strip():  # nothing but blank lines: our block after them, no separator
+        return Splice(len(text), len(text), block)
     separator = "\n" if text.endswith("\n") else "\n\n"
     return Splice(len(text), len(text), separator + block)
 

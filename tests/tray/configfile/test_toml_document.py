@@ -274,3 +274,10 @@ def test_what_is_not_toml_is_refused_with_line_and_column(text: str, line: int, 
 def test_servers_that_is_not_a_table_is_refused() -> None:
     with pytest.raises(DocumentError, match="mcp_servers"):
         Document('mcp_servers = "no"\n').set(SERVERS, "ollama", {"command": "/x"})
+
+
+@pytest.mark.parametrize("blank", ["", "\n", "\n\n", "  \n"])
+def test_a_blank_file_gets_our_table_after_its_blank_lines_and_gets_them_back(blank: str) -> None:
+    added = Document(blank).set(SERVERS, "ollama", {"command": "/x"})
+    assert added == blank + '[mcp_servers.ollama]\ncommand = "/x"\n'
+    assert Document(added).remove(SERVERS, "ollama") == blank
