@@ -72,7 +72,13 @@ def test_status_lists_every_client_with_its_state_and_when_it_applies(tmp_path, 
     run(tmp_path, "status", "--json", env=env)
     report = json.loads(capsys.readouterr().out)
     states = {c["client"]: c["state"] for c in report["clients"]}
-    assert states == {"claude-code": "not-installed", "claude-desktop": "on", "cursor": "on", "windsurf": "off"}
+    assert states == {
+        "claude-code": "not-installed",
+        "claude-desktop": "on",
+        "cursor": "on",
+        "windsurf": "off",
+        **{name: "not-installed" for name in ("vscode", "gemini", "codex", "opencode", "qwen")},
+    }
     assert [c["client"] for c in report["clients"]] == [c.name for c in CLIENTS]
     desktop = next(c for c in report["clients"] if c["client"] == "claude-desktop")
     assert desktop["restart_needed"] is True and desktop["applies"] == "restart"

@@ -66,7 +66,9 @@ def open_document(fmt: Format, text: str | None) -> ConfigDocument:
     # Imported on use: a CLI command that edits one JSON file does not pay for tomlkit.
     core = importlib.import_module(f"ollama_mcp_tray.tray.configfile.{module}")
     factory = cast("Callable[[str], ConfigDocument]", core.Document)
-    return factory(text if text is not None and text.strip() else empty)
+    # A blank file is an empty TOML document as it is (its line breaks stay); JSON needs `{}` in its place.
+    blank_is_empty = text is None or (not text.strip() and fmt is not Format.TOML)
+    return factory(empty if blank_is_empty or text is None else text)
 
 
 @dataclass(frozen=True)

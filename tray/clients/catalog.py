@@ -14,15 +14,30 @@ from typing import Any, Protocol
 from .base import Applies, Client, Machine
 from .claude_code import ClaudeCodeClient
 from .claude_desktop import ClaudeDesktop
+from .codex import CodexCli
 from .cursor import Cursor
+from .gemini import GeminiCli
+from .opencode import OpenCode
+from .qwen import QwenCode
 from .records import Scope, State, Target
 from .registrar import RegistrationStatus, RepairOutcome
+from .vscode import VSCode
 from .windsurf import Windsurf
 
 CLIENT_NAMES = ("claude-code", "claude-desktop", "cursor", "vscode", "windsurf", "gemini", "codex", "opencode", "qwen")
 """Every name `--client` takes, in the order the CLI and the tray list them."""
 
-CLIENTS: tuple[Client, ...] = (ClaudeCodeClient(), ClaudeDesktop(), Cursor(), Windsurf())
+CLIENTS: tuple[Client, ...] = (
+    ClaudeCodeClient(),
+    ClaudeDesktop(),
+    Cursor(),
+    VSCode(),
+    Windsurf(),
+    GeminiCli(),
+    CodexCli(),
+    OpenCode(),
+    QwenCode(),
+)
 
 
 class UnknownClient(ValueError):
