@@ -257,8 +257,15 @@ def cmd_enable(args: argparse.Namespace, ctx: AppContext) -> int:
     target = _target(args, ctx)
     if args.approve and target.scope is not Scope.PROJECT:
         raise UsageError("--approve goes with --scope project.")
+    from .doctor import fill_default_model
+
     status = ctx.registrar().enable(target, force=args.force, approve=args.approve)
     out(f"Enabled: {_describe(status)}")
+    chosen = fill_default_model(ctx)
+    if chosen:
+        out(f"Default model: {chosen} (none was set; change it with `ollama-mcp-tray config set default_model NAME`)")
+    elif not ctx.settings.default_model:
+        err("No default model is set and Ollama offered none: tool calls must name a model until you pull one.")
     if target.scope is Scope.PROJECT and not status.trusted:
         err("Claude Code connects project servers only in a folder you trusted: run `claude` there once and accept.")
     return EXIT_OK

@@ -36,10 +36,11 @@ from ollama_mcp_tray.server.usage import read_usage, summarize
 from .. import app_settings
 from ..app_context import AppContext
 from ..clients import claude_md
-from ..clients.registrar import RegistrationStatus, Scope, State, Target, expand_variables
+from ..clients.registrar import Registrar, RegistrationStatus, Scope, State, Target, expand_variables
 from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
+from ..doctor import fill_default_model
 from . import menu_model as mm
 from .connection_test import run_connection_test
 from .guard import Guard, Repair
@@ -431,12 +432,27 @@ class Controller:
     def _set_scope(self, target: Target, enabled: bool) -> None:
         registrar = self.ctx.registrar()
         try:
-            if enabled:
-                registrar.enable(target, approve=target.scope is Scope.PROJECT)
-            else:
-                registrar.disable(target)
+            with self.guard.paused:
+                self._change_scope(registrar, target, enabled)
         finally:
             self.guard.refresh()
+
+    def _change_scope(self, registrar: Registrar, target: Target, enabled: bool) -> None:
+        if enabled:
+            chosen = self._fill_default_model()
+            registrar.enable(target, approve=target.scope is Scope.PROJECT)
+            if chosen:
+                self.post(lambda: self.notify(f"Default model for Claude Code: {chosen} (change it in Models)."))
+        else:
+            registrar.disable(target)
+
+    def _fill_default_model(self) -> str | None:
+        """Enabling with no default model: choose one as `setup` does, so Claude's first call works (worker)."""
+        snap = self.state.ollama
+        chosen = fill_default_model(self.ctx, snap if snap is not None and snap.up else None)
+        if chosen:
+            self.post(lambda: self._set(default_model=chosen))
+        return chosen
 
     def _enable_project(self, name: str) -> None:
         folder = self.choose_folder()

@@ -329,6 +329,9 @@ def _status_entries(state: TrayState) -> list[Entry]:
 
 def _models_entry(state: TrayState, now: dt.datetime) -> Item:
     snap = state.ollama
+    if icon_state(state) is IconState.AUTH:
+        # Something answers (the proxy): "not answering" would send the user to start Ollama.
+        return Item("Models: the key was refused")
     if snap is None or not snap.up:
         return Item("Models: Ollama is not answering")
     if not snap.models:

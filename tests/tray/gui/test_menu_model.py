@@ -99,6 +99,12 @@ def test_an_auth_problem_offers_to_set_the_key() -> None:
     assert find(menu, "Set Ollama key").action == mm.SetKey()
 
 
+def test_a_refused_key_is_named_in_the_models_item_not_called_not_answering() -> None:
+    menu = mm.build_menu(TrayState(URL, OllamaSnapshot(URL, None, error=OllamaAuthError("no", 403))), NOW)
+    assert find(menu, "Models").text == "Models: the key was refused"
+    assert find(mm.build_menu(down(), NOW), "Models").text == "Models: Ollama is not answering"
+
+
 def test_every_installed_model_is_listed_with_size_parameters_and_quantization() -> None:
     models = find(mm.build_menu(up(), NOW), "Models (6)")
     assert models.submenu is not None
