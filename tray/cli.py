@@ -643,6 +643,34 @@ def cmd_claude_md(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
+# ---- windows ---------------------------------------------------------------------------------------------
+EXIT_NO_WINDOW = 7
+_WINDOW_HELP = {
+    "welcome": "open the welcome window: find Ollama, get a model, enable Claude Code",
+    "settings": "open the settings window (every setting, checked as you type)",
+    "models": "open the models window: installed and loaded models; pull, delete, unload",
+    "usage": "open the usage window: local calls and tokens over the last 7 and 30 days",
+}
+
+
+def _window_command(name: str) -> Callable[[argparse.Namespace, AppContext], int]:
+    def run(args: argparse.Namespace, ctx: AppContext) -> int:
+        from .gui.windows.run import run_window
+        from .gui.windows.toolkit import ToolkitMissing
+
+        try:
+            return run_window(name, ctx)
+        except ToolkitMissing as exc:
+            err(str(exc))
+            return EXIT_NO_WINDOW
+
+    return run
+
+
+for _name, _help in _WINDOW_HELP.items():
+    command(_name, _help)(_window_command(_name))
+
+
 # ---- entry -------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered command."""
@@ -650,7 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ollama-mcp-tray",
         description="Use your local Ollama models from Claude Code. Without a command, starts the tray app.",
         epilog="Exit codes: 0 ok, 1 a check failed, 2 usage error, 3 config file refused, 4 name taken by "
-        "another server, 5 Ollama unreachable or key refused, 6 file busy, 130 interrupted.",
+        "another server, 5 Ollama unreachable or key refused, 6 file busy, 7 no window toolkit (Tk) or display, "
+        "130 interrupted.",
     )
     from ollama_mcp_tray.server import __version__
 

@@ -29,7 +29,7 @@ from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
-from ollama_mcp_tray.server.paths import make_private_dir
+from ollama_mcp_tray.server.paths import make_private_dir, open_private
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
@@ -41,6 +41,7 @@ from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
 from ..doctor import fill_default_model
+from ..launch import window_command
 from . import menu_model as mm
 from .connection_test import run_connection_test
 from .guard import Guard, Repair
@@ -369,6 +370,8 @@ class Controller:
             self._work(lambda: self._set_rule(action.enabled), "Changing CLAUDE.md")
         elif isinstance(action, mm.OpenSettings):
             self._open_settings()
+        elif isinstance(action, mm.OpenWindow):
+            self._open_window(action.name)
         elif isinstance(action, mm.SetKey):
             self._work(self._ask_key, "Storing the key")
         elif isinstance(action, mm.SetAutostart):
@@ -494,6 +497,31 @@ class Controller:
             app_settings.save_settings(path, self.ctx.settings.to_dict())
         dialogs.open_path(path)
         self.notify(f"Settings are in {path}; changes apply when you save it. The key is set from the menu.")
+
+    def _open_window(self, name: str) -> None:
+        """Start the window as a child process (never in the tray's own: rule 6); it talks back through files."""
+        try:
+            fd = open_private(self.ctx.paths.log_dir / "windows.log", os.O_WRONLY | os.O_APPEND)
+            try:
+                proc = subprocess.Popen(
+                    window_command(name), stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.PIPE
+                )
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.notify(f"The {name} window could not open: {exc}.")
+            return
+        threading.Thread(target=self._wait_for_window, args=(name, proc), name=f"window-{name}", daemon=True).start()
+
+    def _wait_for_window(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        # Reaps the child; a window that could not open (no Tk) says why in a notification, not on a stderr
+        # nobody reads.
+        _out, err = proc.communicate()
+        if proc.returncode:
+            message = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+            self.post(lambda: self.notify(f"The {name} window could not open: {message[0]}"))
+            if name == "settings":
+                self.post(self._open_settings)
 
     def _ask_key(self) -> None:
         key = self.ask_secret()

@@ -80,6 +80,13 @@ class SetKey:
 
 
 @dataclass(frozen=True)
+class OpenWindow:
+    """Open one of the app's windows (welcome, settings, models, usage) in a child process."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class SetAutostart:
     enabled: bool
 
@@ -105,6 +112,7 @@ Action = (
     | CheckConnection
     | SetClaudeMdRule
     | OpenSettings
+    | OpenWindow
     | SetKey
     | SetAutostart
     | OpenLogs
@@ -424,7 +432,10 @@ def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> M
     entries.append(_claude_entry(state, home))
     entries.append(Item(usage_line(state)))
     entries.append(SEPARATOR)
-    entries.append(Item("Settings…", OpenSettings()))
+    entries.append(Item("Manage models…", OpenWindow("models")))
+    entries.append(Item("Usage…", OpenWindow("usage")))
+    entries.append(Item("Getting started…", OpenWindow("welcome")))
+    entries.append(Item("Settings…", OpenWindow("settings")))
     if state.autostart_supported:
         entries.append(Item("Start at login", SetAutostart(not state.autostart), checked=state.autostart))
     entries.append(Item("Open logs", OpenLogs()))
