@@ -18,6 +18,7 @@ from .widgets import PAD, PullRow, heading, note
 
 INSTALLED_COLUMNS = ("size", "parameters", "quantization", "capabilities", "where")
 LOADED_COLUMNS = ("memory", "vram", "context", "expires")
+WIDTHS = {"size": 70, "parameters": 80, "quantization": 90, "capabilities": 170, "where": 55}
 
 
 def is_cloud(model: ModelInfo) -> bool:
@@ -58,12 +59,12 @@ class ModelsWindow:
         outer.pack(fill="both", expand=True)
 
         heading(outer, "Installed")
-        self.installed = ttk.Treeview(outer, columns=INSTALLED_COLUMNS, height=8, selectmode="browse")
+        self.installed = ttk.Treeview(outer, columns=INSTALLED_COLUMNS, height=6, selectmode="browse")
         self.installed.heading("#0", text="model")
-        self.installed.column("#0", width=220)
+        self.installed.column("#0", width=190)
         for column in INSTALLED_COLUMNS:
             self.installed.heading(column, text=column)
-            self.installed.column(column, width=110 if column != "capabilities" else 200)
+            self.installed.column(column, width=WIDTHS.get(column, 80))
         self.installed.pack(fill="x", padx=PAD)
         name.name("installed", self.installed)
         row = ttk.Frame(outer)
@@ -77,12 +78,12 @@ class ModelsWindow:
         ttk.Button(row, text="Refresh", command=self.refresh).pack(side="left")
 
         heading(outer, "In memory")
-        self.loaded = ttk.Treeview(outer, columns=LOADED_COLUMNS, height=3, selectmode="browse")
+        self.loaded = ttk.Treeview(outer, columns=LOADED_COLUMNS, height=2, selectmode="browse")
         self.loaded.heading("#0", text="model")
-        self.loaded.column("#0", width=220)
+        self.loaded.column("#0", width=190)
         for column in LOADED_COLUMNS:
             self.loaded.heading(column, text=column)
-            self.loaded.column(column, width=150)
+            self.loaded.column(column, width=120)
         self.loaded.pack(fill="x", padx=PAD)
         name.name("loaded", self.loaded)
         self.unload_button = ttk.Button(outer, text="Unload", command=self.unload)
@@ -106,7 +107,7 @@ class ModelsWindow:
         name.name("pull_line", self.pull_row.line)
         name.name("pull_cancel", self.pull_row.cancel_button)
 
-        self.confirm = ttk.Frame(outer)
+        self.confirm = ttk.Frame(row)  # beside the buttons, where the eye already is
         self.confirm_text = ttk.Label(self.confirm, text="")
         self.confirm_text.pack(side="left")
         self.confirm_yes = ttk.Button(self.confirm, text="Delete", command=self.delete)
@@ -161,8 +162,8 @@ class ModelsWindow:
         if model is None:
             self.say("Choose a model in the list first.")
             return
-        self.confirm_text.configure(text=f"Delete {model} from Ollama? Its files are removed from disk.")
-        self.confirm.pack(anchor="w", padx=PAD, pady=4)
+        self.confirm_text.configure(text=f"Delete {model} and its files?")
+        self.confirm.pack(side="left", padx=PAD)
         self._to_delete = model
 
     def delete(self) -> None:

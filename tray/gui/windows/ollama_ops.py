@@ -53,12 +53,15 @@ def keep_loaded(config: ServerConfig, model: str) -> None:
     asyncio.run(run())
 
 
-def check(config: ServerConfig) -> str:
+def check(config: ServerConfig, *, address_only: bool = False) -> str:
     """One sentence on whether Ollama answers at `config` with its key, and if not, what is wrong.
 
-    Used by the settings window's live checks of the address and the key.
+    Used by the settings window's live checks of the address (`address_only`: a proxy asking for a key is a
+    right address) and of the key.
     """
     snap = snapshot(config)
+    if isinstance(snap.error, OllamaAuthError) and address_only:
+        return f"✓ Something answers at {config.base_url}: a proxy that wants a key (type it below)."
     if isinstance(snap.error, OllamaAuthError):
         return f"✗ The proxy refused the key: {snap.error}"
     if not snap.up:

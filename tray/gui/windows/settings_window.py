@@ -21,6 +21,10 @@ from . import ollama_ops
 from .toolkit import Worker, layout_for, make_root
 from .widgets import PAD, WRAP, Debounced
 
+TABS = {
+    "Connection": ("ollama_url", "key_header", "auth_scheme", "ca_file", "connect_timeout", "idle_timeout", "max_time"),
+    "Claude Code": ("default_model", "server_name", "allow_model_management", "guard", "poll_interval"),
+}  # a setting in neither (a newer one: allowed folders, cloud models) goes to "More"
 BOOLEAN = {"allow_model_management", "guard"}
 CHOICES = {"auth_scheme": ("header", "bearer")}
 LABELS = {
@@ -74,10 +78,19 @@ class SettingsWindow:
 
         outer = ttk.Frame(self.root, padding=PAD)
         outer.pack(fill="both", expand=True)
-        form = ttk.Frame(outer)
-        form.pack(fill="both", expand=True)
-        row = 0
+        self.tabs = ttk.Notebook(outer)
+        self.tabs.pack(fill="both", expand=True)
+        self.tabs.enable_traversal()  # Ctrl+Tab moves between the tabs
+        forms: dict[str, Any] = {}
+        rows: dict[str, int] = {}
         for name, spec in app_settings.SETTINGS.items():
+            tab = next((t for t, names in TABS.items() if name in names), "More")
+            if tab not in forms:
+                forms[tab] = ttk.Frame(self.tabs, padding=PAD)
+                forms[tab].columnconfigure(1, weight=1)
+                self.tabs.add(forms[tab], text=tab)
+                rows[tab] = 0
+            form, row = forms[tab], rows[tab]
             ttk.Label(form, text=LABELS.get(name, name)).grid(row=row, column=0, sticky="nw", padx=(0, PAD), pady=2)
             var: Any
             widget: Any
@@ -105,14 +118,17 @@ class SettingsWindow:
                 var.trace_add("write", lambda *_a, n=name: self._validate(n))
             if name == "ollama_url":
                 row = self._key_rows(form, row)
+            rows[tab] = row
 
+        form, row = forms["Claude Code"], rows["Claude Code"]
         ttk.Label(form, text="Start at login").grid(row=row, column=0, sticky="w", pady=2)
         self.autostart_var = tk.BooleanVar(value=self.autostart.is_enabled())
         self.widgets["autostart"] = self.layout.name(
             "field:autostart", ttk.Checkbutton(form, variable=self.autostart_var, text="open the tray when you log in")
         )
         self.widgets["autostart"].grid(row=row, column=1, sticky="w")
-        form.columnconfigure(1, weight=1)
+        for tab, form in forms.items():
+            self.layout.name(f"tab:{tab}", form)
 
         buttons = ttk.Frame(outer)
         buttons.pack(fill="x", pady=(PAD, 0))
@@ -158,6 +174,8 @@ class SettingsWindow:
 
     def _validate(self, name: str) -> bool:
         spec = app_settings.SETTINGS[name]
+        if name not in self.errors:  # a check box holds a valid value whatever its state
+            return True
         try:
             app_settings.parse_setting(name, _text(self.vars[name].get()))
         except app_settings.InvalidValue as exc:
@@ -191,7 +209,7 @@ class SettingsWindow:
             self.url_status.configure(text="")
             return
         if not key_only:
-            self.url_check.schedule(lambda: ollama_ops.check(dataclasses.replace(config, key=None)))
+            self.url_check.schedule(lambda: ollama_ops.check(dataclasses.replace(config, key=None), address_only=True))
         if config.key:
             self.key_check.schedule(lambda: ollama_ops.check(config))
 

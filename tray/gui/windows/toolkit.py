@@ -147,7 +147,7 @@ class Layout:
                     "height": widget.winfo_height(),
                 }
                 for option in ("text", "value"):  # not every widget has them
-                    if option in widget.keys():
+                    if option in widget.keys():  # noqa: SIM118 - Tk widgets have keys() but no __contains__
                         entry[option] = str(widget.cget(option))
                 if widget.winfo_class() == "Treeview":
                     rows = {}

@@ -15,7 +15,7 @@ from typing import Any
 from ollama_mcp_tray.server.usage import UsageRecord, read_usage
 
 from ...app_context import AppContext
-from .toolkit import make_root
+from .toolkit import layout_for, make_root
 from .widgets import PAD, heading, note
 
 CHART_W, CHART_H = 640, 200
@@ -66,6 +66,7 @@ class UsageWindow:
         self.ctx = ctx
         self.today = today or dt.date.today()
         self.root = root or make_root("Ollama MCP Tray: usage")
+        self.layout = layout_for(self.root)
         self.records = read_usage(ctx.paths.usage_file)
         outer = ttk.Frame(self.root, padding=PAD)
         outer.pack(fill="both", expand=True)
@@ -73,10 +74,12 @@ class UsageWindow:
         choice.pack(anchor="w", padx=PAD)
         self.days = tk.IntVar(value=7)
         for days in (7, 30):
-            ttk.Radiobutton(choice, text=f"Last {days} days", value=days, variable=self.days, command=self.draw).pack(
-                side="left", padx=(0, PAD)
+            button = ttk.Radiobutton(
+                choice, text=f"Last {days} days", value=days, variable=self.days, command=self.draw
             )
-        self.totals = heading(outer, "")
+            button.pack(side="left", padx=(0, PAD))
+            self.layout.name(f"days:{days}", button)
+        self.totals = self.layout.name("totals", heading(outer, ""))
         self.canvas = tk.Canvas(outer, width=CHART_W, height=CHART_H, background="white", highlightthickness=0)
         self.canvas.pack(padx=PAD, pady=PAD)
         heading(outer, "Per model")
@@ -86,6 +89,7 @@ class UsageWindow:
             self.table.heading(column, text=text)
             self.table.column(column, width=110)
         self.table.pack(fill="x", padx=PAD)
+        self.layout.name("table", self.table)
         note(outer, "Tokens read are the prompt tokens the local model processed, so Claude did not.", pady=PAD)
         self.draw()
 

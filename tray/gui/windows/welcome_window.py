@@ -23,7 +23,7 @@ from ...clients.registrar import Scope, Target
 from ...desktop.ollama_process import find_ollama, start_ollama
 from ...doctor import OllamaState, choose_default_model, ollama_state
 from . import ollama_ops
-from .toolkit import Worker, make_root
+from .toolkit import Worker, layout_for, make_root
 from .widgets import PAD, PullRow, heading, note
 
 
@@ -66,12 +66,15 @@ class WelcomeWindow:
         self.ctx = ctx
         self.root = root or make_root("Welcome to Ollama MCP Tray")
         self.worker = Worker(self.root)
+        self.root.geometry("640x440")
+        self.layout = layout_for(self.root)
         self.page = ttk.Frame(self.root, padding=PAD)
-        self.page.pack(fill="both", expand=True)
         self.nav = ttk.Frame(self.root, padding=PAD)
-        self.nav.pack(fill="x")
+        self.nav.pack(side="bottom", fill="x")  # packed first: a long page never pushes it out of the window
+        self.page.pack(fill="both", expand=True)
         self.next_button = ttk.Button(self.nav, text="Next", command=lambda: None, state="disabled")
         self.next_button.pack(side="right")
+        self.layout.name("next", self.next_button)
         self.model = tk.StringVar()
         self.enable_var = tk.BooleanVar(value=True)
         self.snap: OllamaSnapshot | None = None
@@ -96,7 +99,7 @@ class WelcomeWindow:
     def show_ollama(self) -> None:
         self._clear()
         heading(self.page, "1 · Ollama")
-        self.ollama_line = note(self.page, "Looking for Ollama…")
+        self.ollama_line = self.layout.name("ollama_line", note(self.page, "Looking for Ollama…"))
         self._next("Next", self.show_models, enabled=False)
         self._probe()
 
@@ -125,9 +128,9 @@ class WelcomeWindow:
                 self.ollama_line.configure(text=f"Ollama is installed ({executable}) but not running.")
                 if not getattr(self, "_start_shown", False):
                     self._start_shown = True
-                    ttk.Button(self.page, text="Start Ollama", command=lambda: self._start(executable)).pack(
-                        anchor="w", padx=PAD, pady=PAD
-                    )
+                    start = ttk.Button(self.page, text="Start Ollama", command=lambda: self._start(executable))
+                    start.pack(anchor="w", padx=PAD, pady=PAD)
+                    self.layout.name("start_ollama", start)
             else:
                 self.ollama_line.configure(
                     text="Ollama is not installed. Get it from https://ollama.com/download "
@@ -158,9 +161,11 @@ class WelcomeWindow:
             best = self.ctx.settings.default_model or choose_default_model(models) or models[0].name
             self.model.set(best)
             for m in models:
-                ttk.Radiobutton(
+                choice = ttk.Radiobutton(
                     self.page, text=f"{m.name}  ({human_size(m.size)})", value=m.name, variable=self.model
-                ).pack(anchor="w", padx=PAD * 2)
+                )
+                choice.pack(anchor="w", padx=PAD * 2)
+                self.layout.name(f"choice:{m.name}", choice)
             self._next("Next", self.show_claude)
             return
         memory = machine_memory()
@@ -170,12 +175,17 @@ class WelcomeWindow:
             next((r.name for r in RECOMMENDED if memory is None or r.memory <= memory), RECOMMENDED[-1].name)
         )
         for r in RECOMMENDED:
-            text = f"{r.name}  ·  {human_size(r.download)} download  ·  {fits(r, memory)}  ·  {r.why}"
-            ttk.Radiobutton(self.page, text=text, value=r.name, variable=self.model).pack(anchor="w", padx=PAD * 2)
+            text = f"{r.name}: {r.why}\n{human_size(r.download)} download · {fits(r, memory)}"
+            choice = ttk.Radiobutton(self.page, text=text, value=r.name, variable=self.model)
+            choice.pack(anchor="w", padx=PAD * 2)
+            self.layout.name(f"choice:{r.name}", choice)
         self.pull_button = ttk.Button(self.page, text="Download", command=self._pull)
         self.pull_button.pack(anchor="w", padx=PAD, pady=PAD)
         self.pull_row = PullRow(self.page, self.worker, self.config, self._pulled)
         self.pull_row.pack()
+        self.layout.name("download", self.pull_button)
+        self.layout.name("pull_line", self.pull_row.line)
+        self.layout.name("pull_bar", self.pull_row.bar)
         self._next("Next", self.show_claude, enabled=False)
 
     def _pull(self) -> None:
@@ -201,7 +211,7 @@ class WelcomeWindow:
             anchor="w", padx=PAD, pady=PAD
         )
         note(self.page, f'This adds one entry, "{self.ctx.settings.server_name}", to {self.ctx.claude.config_file}.')
-        self.finish_line = note(self.page, "")
+        self.finish_line = self.layout.name("finish_line", note(self.page, ""))
         self._next("Finish", self.finish)
 
     def finish(self) -> None:
@@ -227,7 +237,7 @@ class WelcomeWindow:
 
     def show_done(self) -> None:
         self._clear()
-        heading(self.page, "4 · Done")
+        self.layout.name("done", heading(self.page, "4 · Done"))
         note(self.page, "What changed:")
         for change in self.changes or ["Nothing."]:
             note(self.page, f"• {change}")
