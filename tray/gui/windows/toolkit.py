@@ -7,6 +7,7 @@ theme the windows still work in ttk's own.
 
 from __future__ import annotations
 
+import os
 import queue
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 from ollama_mcp_tray.server.errors import OllamaMcpError
 
 POLL_MS = 50  # how often the Tk thread collects what workers finished
+NO_TRAY_VARIABLE = "OLLAMA_MCP_TRAY_NO_TRAY"  # set by the app when it opens a window because no tray can show
 
 
 class ToolkitMissing(OllamaMcpError):
@@ -62,6 +64,20 @@ def make_root(title: str) -> Any:
     except tkinter.TclError as exc:
         raise ToolkitMissing(f"The window cannot open: {exc}. Start it from your desktop session.") from exc
     root.title(title)
+    no_tray = os.environ.get(NO_TRAY_VARIABLE, "").strip()
+    if no_tray:
+        from tkinter import ttk
+
+        # Packed first, so it sits on top of whatever the window packs after it; the whole text (what to
+        # install) scrolls in a box of its own, the first paragraph stands above it.
+        first = no_tray.split("\n\n", 1)[0]
+        banner = ttk.Label(root, text=f"No tray icon can show here: {first}", wraplength=600, padding=(8, 8, 8, 0))
+        banner.pack(side="top", fill="x")
+        details = tkinter.Text(root, height=5, wrap="word", borderwidth=0)
+        details.insert("1.0", no_tray)
+        details.configure(state="disabled")
+        details.pack(side="top", fill="x", padx=8, pady=(0, 8))
+        root.no_tray_banner = banner
     try:
         import sv_ttk
 
@@ -163,7 +179,6 @@ class Layout:
 
     def _write(self) -> None:
         import json
-        import os
 
         assert self.path is not None
         temporary = self.path + ".tmp"
@@ -174,6 +189,8 @@ class Layout:
 
 
 def layout_for(root: Any) -> Layout:
-    import os
-
-    return Layout(root, os.environ.get(LAYOUT_VARIABLE) or None)
+    layout = Layout(root, os.environ.get(LAYOUT_VARIABLE) or None)
+    banner = getattr(root, "no_tray_banner", None)
+    if banner is not None:
+        layout.name("no_tray", banner)
+    return layout

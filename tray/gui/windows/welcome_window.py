@@ -66,7 +66,7 @@ class WelcomeWindow:
         self.ctx = ctx
         self.root = root or make_root("Welcome to Ollama MCP Tray")
         self.worker = Worker(self.root)
-        self.root.geometry("640x440")
+        self.root.geometry("640x580" if getattr(self.root, "no_tray_banner", None) else "640x440")
         self.layout = layout_for(self.root)
         self.page = ttk.Frame(self.root, padding=PAD)
         self.nav = ttk.Frame(self.root, padding=PAD)
