@@ -148,7 +148,9 @@ def test_settings_opened_from_the_tray_menu_shows_a_refused_key_and_saves_what_i
     window.type_into("field:key", "right-key")
     window.wait_text("key_status", lambda t: "accepted" in t, 15)
 
-    window.key("ctrl+Tab")  # to the Claude Code tab
+    window.key("ctrl+Tab")  # to the Claude Code tab, then Timeouts
+    window.widget("tab:Claude Code")
+    window.key("ctrl+Tab")
     window.type_into("field:poll_interval", "soon")
     window.wait_text("error:poll_interval", lambda t: t.startswith("✗"), 5)
     window.click("save")

@@ -19,11 +19,14 @@ from ...app_context import AppContext
 from ...desktop.autostart import Autostart
 from . import ollama_ops
 from .toolkit import Worker, layout_for, make_root
-from .widgets import PAD, WRAP, Debounced
+from .widgets import PAD, Debounced
+
+FIELD_WRAP = 380  # pixels: a field's explanation wraps under it, keeping the window within a small screen
 
 TABS = {
-    "Connection": ("ollama_url", "key_header", "auth_scheme", "ca_file", "connect_timeout", "idle_timeout", "max_time"),
-    "Claude Code": ("default_model", "server_name", "allow_model_management", "guard", "poll_interval"),
+    "Connection": ("ollama_url", "key_header", "auth_scheme", "ca_file"),
+    "Claude Code": ("default_model", "server_name", "allow_model_management", "guard"),
+    "Timeouts": ("poll_interval", "connect_timeout", "idle_timeout", "max_time"),
 }  # a setting in neither (a newer one: allowed folders, cloud models) goes to "More"
 BOOLEAN = {"allow_model_management", "guard"}
 CHOICES = {"auth_scheme": ("header", "bearer")}
@@ -96,22 +99,26 @@ class SettingsWindow:
             widget: Any
             if name in BOOLEAN:
                 var = tk.BooleanVar(value=bool(current[name]))
-                widget = ttk.Checkbutton(form, variable=var, text=spec.meaning)
+                widget = ttk.Checkbutton(form, variable=var, text="on")
             elif name in CHOICES:
                 var = tk.StringVar(value=_text(current[name]))
-                widget = ttk.Combobox(form, textvariable=var, values=CHOICES[name], state="readonly", width=44)
+                widget = ttk.Combobox(form, textvariable=var, values=CHOICES[name], state="readonly", width=34)
             elif name == "default_model":
                 var = tk.StringVar(value=_text(current[name]))
-                widget = ttk.Combobox(form, textvariable=var, values=(), width=44)
+                widget = ttk.Combobox(form, textvariable=var, values=(), width=34)
             else:
                 var = tk.StringVar(value=_text(current[name]))
-                widget = ttk.Entry(form, textvariable=var, width=46)
+                widget = ttk.Entry(form, textvariable=var, width=36)
             widget.grid(row=row, column=1, sticky="we", pady=2)
             self.vars[name] = var
             self.widgets[name] = self.layout.name(f"field:{name}", widget)
             row += 1
-            if name not in BOOLEAN:
-                error = ttk.Label(form, text=spec.meaning, wraplength=WRAP, foreground="#555")
+            if name in BOOLEAN:  # a check box needs no checking: its meaning only
+                meaning = ttk.Label(form, text=spec.meaning, wraplength=FIELD_WRAP, foreground="#555")
+                meaning.grid(row=row, column=1, sticky="w")
+                row += 1
+            else:
+                error = ttk.Label(form, text=spec.meaning, wraplength=FIELD_WRAP, foreground="#555")
                 error.grid(row=row, column=1, sticky="w")
                 self.errors[name] = self.layout.name(f"error:{name}", error)
                 row += 1
@@ -132,7 +139,9 @@ class SettingsWindow:
 
         buttons = ttk.Frame(outer)
         buttons.pack(fill="x", pady=(PAD, 0))
-        self.status = self.layout.name("status", ttk.Label(buttons, text=self.load_problem or "", wraplength=WRAP))
+        self.status = self.layout.name(
+            "status", ttk.Label(buttons, text=self.load_problem or "", wraplength=FIELD_WRAP)
+        )
         self.status.pack(side="left", fill="x", expand=True)
         ttk.Button(buttons, text="Close", command=self.root.destroy).pack(side="right")
         self.save_button = self.layout.name("save", ttk.Button(buttons, text="Save", command=self.save))
@@ -150,19 +159,19 @@ class SettingsWindow:
         import tkinter as tk
         from tkinter import ttk
 
-        self.url_status = self.layout.name("url_status", ttk.Label(form, text="", wraplength=WRAP))
+        self.url_status = self.layout.name("url_status", ttk.Label(form, text="", wraplength=FIELD_WRAP))
         self.url_status.grid(row=row, column=1, sticky="w")
         row += 1
         ttk.Label(form, text="Key (for a proxy)").grid(row=row, column=0, sticky="w", pady=2)
         self.key_var = tk.StringVar(value="")
         self.widgets["key"] = self.layout.name(
-            "field:key", ttk.Entry(form, textvariable=self.key_var, show="•", width=46)
+            "field:key", ttk.Entry(form, textvariable=self.key_var, show="•", width=36)
         )
         self.widgets["key"].grid(row=row, column=1, sticky="we", pady=2)
         row += 1
         stored = self.ctx.paths.key_file.exists()
         hint = "a key is stored; type a new one to replace it" if stored else "no key stored; leave empty if none"
-        self.key_status = self.layout.name("key_status", ttk.Label(form, text=hint, wraplength=WRAP))
+        self.key_status = self.layout.name("key_status", ttk.Label(form, text=hint, wraplength=FIELD_WRAP))
         self.key_status.grid(row=row, column=1, sticky="w")
         return row + 1
 

@@ -111,7 +111,7 @@ class UsageWindow:
         peak = max((t.calls for _d, t in series), default=0) or 1
         slot = CHART_W / len(series)
         for index, (day, tally) in enumerate(series):
-            height = (CHART_H - 30) * tally.calls / peak
+            height = (CHART_H - 40) * tally.calls / peak  # room above the tallest bar for its count
             x0 = index * slot + slot * 0.15
             x1 = (index + 1) * slot - slot * 0.15
             self.canvas.create_rectangle(x0, CHART_H - 20 - height, x1, CHART_H - 20, fill="#2f6fdf", width=0)
