@@ -168,7 +168,9 @@ def test_settings_opened_from_the_tray_menu_shows_a_refused_key_and_saves_what_i
     assert tray.poll() is None
 
 
-def test_models_window_pulls_with_progress_and_deletes_after_confirming(desk: DesktopSession, tmp_path: Path) -> None:
+def test_models_window_pulls_with_progress_keeps_loaded_unloads_and_deletes_after_confirming(
+    desk: DesktopSession, tmp_path: Path
+) -> None:
     home = tmp_path / "home"
     home.mkdir()
     with OllamaEmulator(pull_delay=0.05) as ollama:
@@ -183,6 +185,15 @@ def test_models_window_pulls_with_progress_and_deletes_after_confirming(desk: De
         window.wait_text("pull_line", lambda t: "is installed" in t, 30)
         assert "smollm2:135m" in ollama.model_names()
         wait_for(lambda: "smollm2:135m" in window.layout()["installed"]["rows"], 10, "the pulled model listed")
+
+        window.click_row("installed", "qwen3:4b")
+        window.click("keep")
+        window.wait_text("status", lambda t: "stays in memory" in t, 15)
+        assert ollama.loaded_names() == ["qwen3:4b"]
+        window.click_row("loaded", "qwen3:4b")
+        window.click("unload")
+        window.wait_text("status", lambda t: "unloaded" in t, 15)
+        assert ollama.loaded_names() == []
 
         window.click_row("installed", "nomic-embed-text:latest")
         window.click("delete")
