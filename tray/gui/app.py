@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 
 from ollama_mcp_tray.server.logs import setup_logging
 
 from ..app_context import AppContext
 from ..desktop.autostart import Autostart
 from ..desktop.single_instance import AlreadyRunning, InstanceLock
+from ..desktop.tray_host import how_to_get_a_tray, tray_host_present
 from . import backend
 from .controller import Controller
 from .icon import TrayIcon, TrayUnavailable, load_pystray
@@ -78,6 +80,11 @@ def main() -> int:
         controller = Controller(ctx, Autostart(env=ctx.env))
         icon = TrayIcon(pystray, controller.on_action)
         log.info("Tray starting (pystray backend %s)", icon.backend)
+        if tray_host_present(icon.backend, os.environ) is False:
+            why = how_to_get_a_tray(os.environ)
+            log.warning("No tray host in this session: opening the main window. %s", why)
+            _say(why)
+            threading.Thread(target=open_main_window, args=(ctx, why), name="main-window", daemon=True).start()
         icon.run(setup=lambda: controller.start(icon))
         controller.shutdown()
         log.info("Tray stopped")

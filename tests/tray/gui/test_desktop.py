@@ -137,7 +137,7 @@ def test_choosing_enabled_for_all_projects_registers_the_server_in_claude_json(t
     entry = data["mcpServers"]["ollama"]  # type: ignore[index]
     assert entry["type"] == "stdio"
     assert Path(entry["command"]).is_absolute()
-    assert entry["args"] == ["-m", "ollama_mcp_tray.server"]
+    assert entry["args"][-2:] == ["-m", "ollama_mcp_tray.server"]  # after -I (isolated mode) where it applies
     assert {k: v for k, v in data.items() if k != "mcpServers"} == EXISTING_CLAUDE_JSON
     wait_for(lambda: not desk.popup_windows(), 5, "the menu to close")
 

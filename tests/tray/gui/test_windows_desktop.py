@@ -239,3 +239,23 @@ def test_usage_window_totals_the_last_seven_days(desk: DesktopSession, tmp_path:
     assert window.text("totals").startswith("3 local calls")
     window.click("days:30")
     window.wait_text("totals", lambda t: t.startswith("4 local calls"), 5)
+
+
+def test_with_no_tray_host_the_app_keeps_running_and_opens_its_welcome_window(
+    desk: DesktopSession, tmp_path: Path, ollama: OllamaEmulator
+) -> None:
+    for proc in list(desk.processes):
+        if "tint2" in str(proc.args):
+            desk.stop(proc)
+    wait_for(lambda: desk.tray_owner() is None, 5, "the tray host to be gone")
+    home = tmp_path / "home"
+    home.mkdir()
+    write_settings(home, {"ollama_url": ollama.url})
+    layout = home / "welcome-layout.json"
+    env = {**home_env(home, layout), "XDG_CURRENT_DESKTOP": "GNOME"}
+    tray = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"], env=env, log_name="tray")
+    window = Window(desk, layout)
+    banner = str(window.widget("no_tray", 20)["text"])
+    assert "AppIndicator extension" in banner
+    window.wait_text("ollama_line", lambda t: t.startswith("✓"), 15)
+    assert tray.poll() is None  # the tray itself runs on, for a tray host that may come
