@@ -259,3 +259,28 @@ def test_with_no_tray_host_the_app_keeps_running_and_opens_its_welcome_window(
     assert "AppIndicator extension" in banner
     window.wait_text("ollama_line", lambda t: t.startswith("✓"), 15)
     assert tray.poll() is None  # the tray itself runs on, for a tray host that may come
+
+
+def test_welcome_offers_start_ollama_when_the_program_is_installed_and_its_click_starts_it(
+    desk: DesktopSession, tmp_path: Path
+) -> None:
+    from tests.tray.gui.test_controller import fake_ollama, free_port, serving_script, stop_pid
+
+    home = tmp_path / "home"
+    home.mkdir()
+    pidfile = tmp_path / "serve.pid"
+    bin_dir = tmp_path / "bin"
+    fake_ollama(bin_dir, serving_script(pidfile))
+    url = f"http://127.0.0.1:{free_port()}"
+    write_settings(home, {"ollama_url": url})
+    layout = home / "welcome-layout.json"
+    env = {**home_env(home, layout), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray", "welcome"], env=env, log_name="welcome")
+    window = Window(desk, layout)
+    try:
+        window.wait_text("ollama_line", lambda t: "installed" in t and "not running" in t, 15)
+        window.click("start_ollama")
+        window.wait_text("ollama_line", lambda t: t.startswith("✓"), 20)
+        assert url in window.text("ollama_line")
+    finally:
+        stop_pid(pidfile)

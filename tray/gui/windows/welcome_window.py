@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,10 +141,14 @@ class WelcomeWindow:
 
     def _start(self, executable: str) -> None:
         try:
-            start_ollama(executable, self.ctx.paths.log_dir / "ollama-serve.log", self.config().base_url, self.ctx.env)
+            proc = start_ollama(
+                executable, self.ctx.paths.log_dir / "ollama-serve.log", self.config().base_url, self.ctx.env
+            )
         except OSError as exc:
             self.ollama_line.configure(text=f"Could not start {executable}: {exc}")
             return
+        # Waited on while the window is open, so an `ollama serve` that exits is reaped, not left a zombie.
+        threading.Thread(target=proc.wait, name="ollama-serve", daemon=True).start()
         self.ollama_line.configure(text="Starting Ollama…")
         self.changes.append("Started Ollama (it keeps running; stop it as you would any program).")
 
