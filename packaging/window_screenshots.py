@@ -91,14 +91,25 @@ def main() -> int:
     if missing:
         say(f"Missing tools: {', '.join(missing)} (tests/setup/30-desktop.sh installs them).")
         return 1
-    with tempfile.TemporaryDirectory() as tmp, OllamaEmulator(default_models()) as ollama:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        OllamaEmulator(default_models()) as ollama,
+        OllamaEmulator([]) as empty,
+    ):
         env = prepare_home(Path(tmp) / "home", ollama.url)
         load_model(ollama.url, "qwen2.5-coder:3b")  # so the models window shows one in memory
         with desktop_session(Path(tmp) / "desktop", notifications=False) as desk:
             for name in WINDOWS:
-                proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray", name], env=env, log_name=name)
+                window_env = env
+                if name == "welcome":
+                    # A new user's view: no model yet, on the page that offers small ones.
+                    window_env = prepare_home(Path(tmp) / "new-user", empty.url)
+                    window_env["OLLAMA_MCP_TRAY_WINDOW_LAYOUT"] = str(Path(tmp) / "welcome.json")
+                proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray", name], env=window_env, log_name=name)
                 try:
                     box = wait_for(lambda n=name: _box_or_none(desk, TITLES[n]), 15, f"the {name} window")
+                    if name == "welcome":
+                        next_page(desk, Path(tmp) / "welcome.json")
                     time.sleep(2.0)  # its first look at Ollama lands
                     box = window_box(desk, TITLES[name])
                     out = args.out / f"window-{name}.png"
@@ -110,6 +121,21 @@ def main() -> int:
                 finally:
                     desk.stop(proc)
     return 0
+
+
+def next_page(desk: DesktopSession, layout: Path) -> None:
+    """Wait until the welcome window found Ollama, then press its Next button with the pointer."""
+
+    def found() -> dict[str, int] | None:
+        try:
+            widgets = json.loads(layout.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return widgets["next"] if widgets.get("ollama_line", {}).get("text", "").startswith("✓") else None
+
+    button = wait_for(found, 15, "the welcome window to find Ollama")
+    desk.xdotool("mousemove", str(button["x"] + 10), str(button["y"] + 10))
+    desk.xdotool("click", "1")
 
 
 def _box_or_none(desk: DesktopSession, title: str) -> tuple[int, int, int, int] | None:
