@@ -47,6 +47,14 @@ STEP_TIMEOUT_S = 120
 # PyGObject 3.51+ needs GLib 2.80 (girepository-2.0); older distributions (Debian 12) build 3.50.
 PYGOBJECT_REQUIREMENTS = ("pygobject<3.51", "pygobject")
 GI_CHECK = "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk"
+# The windows (welcome, settings, models, usage) use Tk: part of Python on macOS and Windows, a package on Linux.
+TK_CHECK = "import tkinter, tkinter.ttk"
+TK_PACKAGES: dict[str, str] = {
+    "debian": "sudo apt install python3-tk",
+    "fedora": "sudo dnf install python3-tkinter",
+    "arch": "sudo pacman -S tk",
+    "suse": "sudo zypper install python3-tk",
+}
 
 # What to install when no clickable backend could be set up, by distribution family (os-release ID/ID_LIKE).
 OS_PACKAGES: dict[str, str] = {
@@ -351,8 +359,14 @@ def install(
         say(f"  {layout.bin_dir} is not on your PATH; add this line to your shell profile:")
         say(f'    export PATH="{layout.bin_dir}:$PATH"')
     say()
+    if gui and not succeeds([layout.venv_python, "-c", TK_CHECK], env):
+        family = distribution_family() if linux else None
+        hint = TK_PACKAGES.get(family or "", TK_PACKAGES["debian"]) if linux else "Python from python.org (it has Tk)"
+        say(f"  The app's windows need Tk, which this Python lacks: install {hint}. The tray and the")
+        say("  command line work without it.")
     say("Next:")
-    say("  ollama-mcp-tray setup     # check Ollama, pick a model, register the server in Claude Code")
+    say("  ollama-mcp-tray welcome   # a window that finds Ollama, gets a model and enables Claude Code")
+    say("  ollama-mcp-tray setup     # the same on the command line")
     say("  ollama-mcp-tray           # start the tray (also in your application menu)")
     say("  ollama-mcp-tray doctor    # if anything looks wrong")
     return 0

@@ -292,8 +292,15 @@ def cmd_enable(args: argparse.Namespace, ctx: AppContext) -> int:
     target = _target(args, ctx)
     if args.approve and (target.scope is not Scope.PROJECT or target.client != CLAUDE_CODE):
         raise UsageError("--approve goes with --scope project, for Claude Code.")
+    from .doctor import fill_default_model
+
     status = ctx.registrar_for(target.client).enable(target, force=args.force, approve=args.approve)
     out(f"Enabled{_in_client(target)}: {_describe(status)}")
+    chosen = fill_default_model(ctx)
+    if chosen:
+        out(f"Default model: {chosen} (none was set; change it with `ollama-mcp-tray config set default_model NAME`)")
+    elif not ctx.settings.default_model:
+        err("No default model is set and Ollama offered none: tool calls must name a model until you pull one.")
     if target.client == CLAUDE_CODE and target.scope is Scope.PROJECT and not status.trusted:
         err("Claude Code connects project servers only in a folder you trusted: run `claude` there once and accept.")
     _say_when_it_applies(target.client)
@@ -747,6 +754,34 @@ def cmd_claude_md(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK
 
 
+# ---- windows ---------------------------------------------------------------------------------------------
+EXIT_NO_WINDOW = 7
+_WINDOW_HELP = {
+    "welcome": "open the welcome window: find Ollama, get a model, enable Claude Code",
+    "settings": "open the settings window (every setting, checked as you type)",
+    "models": "open the models window: installed and loaded models; pull, delete, unload",
+    "usage": "open the usage window: local calls and tokens over the last 7 and 30 days",
+}
+
+
+def _window_command(name: str) -> Callable[[argparse.Namespace, AppContext], int]:
+    def run(args: argparse.Namespace, ctx: AppContext) -> int:
+        from .gui.windows.run import run_window
+        from .gui.windows.toolkit import ToolkitMissing
+
+        try:
+            return run_window(name, ctx)
+        except ToolkitMissing as exc:
+            err(str(exc))
+            return EXIT_NO_WINDOW
+
+    return run
+
+
+for _name, _help in _WINDOW_HELP.items():
+    command(_name, _help)(_window_command(_name))
+
+
 # ---- entry -------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered command."""
@@ -754,7 +789,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ollama-mcp-tray",
         description="Use your local Ollama models from Claude Code. Without a command, starts the tray app.",
         epilog="Exit codes: 0 ok, 1 a check failed, 2 usage error, 3 config file refused, 4 name taken by "
-        "another server, 5 Ollama unreachable or key refused, 6 file busy, 130 interrupted.",
+        "another server, 5 Ollama unreachable or key refused, 6 file busy, 7 no window toolkit (Tk) or display, "
+        "130 interrupted.",
     )
     from ollama_mcp_tray.server import __version__
 

@@ -123,3 +123,9 @@ def child_command(python: str = sys.executable) -> list[str]:
     if _frozen():
         return [sys.executable, CHILD_ARGUMENT]
     return [python, "-m", CHILD_MODULE]
+
+
+def window_command(name: str, python: str = sys.executable) -> list[str]:
+    """How the tray starts one of its windows (welcome, settings, models, usage) as a child process: the tray
+    command with the window's name, which the CLI runs."""
+    return [*tray_command(python), name]

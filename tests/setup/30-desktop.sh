@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The desktop tests' needs: a virtual X server, a tray host (tint2), a notification server (dunst), xdotool,
+# The desktop tests' needs: Tk for the windows (python3-tk), a virtual X server, a tray host (tint2), a notification server (dunst), xdotool,
 # GTK 3 and Ayatana AppIndicator typelibs, and PyGObject inside the test virtualenv ($VENV, else ./.venv).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
 packages=(
-  xvfb xdotool x11-utils dbus-daemon dbus-x11 libglib2.0-bin tint2 dunst
+  xvfb xdotool x11-utils dbus-daemon dbus-x11 libglib2.0-bin tint2 dunst python3-tk
   gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1
   libgirepository1.0-dev libcairo2-dev pkg-config gcc
 )

@@ -257,3 +257,30 @@ def test_list_and_number_settings_can_be_set_from_the_command_line(tmp_path, cap
     saved = json.loads((tmp_path / "cfg" / "settings.json").read_text(encoding="utf-8"))
     assert saved["allowed_folders"] == ["/srv/docs", "~/notes"] and saved["material_parallel"] == 2
     assert run(tmp_path, "config", "set", "material_parallel", "two") != 0
+
+
+def test_enable_with_no_default_model_chooses_the_one_setup_would_and_says_so(tmp_path, ollama, capsys):
+    run(tmp_path, "config", "set", "ollama_url", ollama.url)
+    capsys.readouterr()
+    assert run(tmp_path, "enable") == 0
+    assert "Default model: qwen2.5-coder:3b" in capsys.readouterr().out
+    settings = json.loads((tmp_path / "cfg" / "settings.json").read_text(encoding="utf-8"))
+    assert settings["default_model"] == "qwen2.5-coder:3b"
+
+
+def test_enable_keeps_a_default_model_the_user_chose(tmp_path, ollama, capsys):
+    run(tmp_path, "config", "set", "ollama_url", ollama.url)
+    run(tmp_path, "config", "set", "default_model", "llama3.2")
+    capsys.readouterr()
+    assert run(tmp_path, "enable") == 0
+    assert "Default model" not in capsys.readouterr().out
+    settings = json.loads((tmp_path / "cfg" / "settings.json").read_text(encoding="utf-8"))
+    assert settings["default_model"] == "llama3.2"
+
+
+def test_enable_with_ollama_down_still_registers_and_says_no_model_was_set(tmp_path, ollama, capsys):
+    run(tmp_path, "config", "set", "ollama_url", ollama.url)
+    ollama.stop()
+    assert run(tmp_path, "enable") == 0
+    assert "No default model is set" in capsys.readouterr().err
+    assert "ollama" in json.loads((tmp_path / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]

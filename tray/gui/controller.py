@@ -29,7 +29,7 @@ from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
-from ollama_mcp_tray.server.paths import make_private_dir
+from ollama_mcp_tray.server.paths import make_private_dir, open_private
 from ollama_mcp_tray.server.settings import Settings, load_settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
@@ -43,6 +43,8 @@ from ..clients.registrar import Registrar, RegistrationStatus, Scope, State, Tar
 from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
+from ..doctor import fill_default_model
+from ..launch import window_command
 from . import menu_model as mm
 from .connection_test import run_connection_test
 from .guard import Guard, OtherClients, Repair
@@ -397,6 +399,8 @@ class Controller:
             self._work(lambda: self._set_rule(action.enabled), "Changing CLAUDE.md")
         elif isinstance(action, mm.OpenSettings):
             self._open_settings()
+        elif isinstance(action, mm.OpenWindow):
+            self._open_window(action.name)
         elif isinstance(action, mm.SetKey):
             self._work(self._ask_key, "Storing the key")
         elif isinstance(action, mm.SetAutostart):
@@ -460,10 +464,8 @@ class Controller:
     def _set_scope(self, target: Target, enabled: bool) -> None:
         registrar = self.ctx.registrar()
         try:
-            if enabled:
-                registrar.enable(target, approve=target.scope is Scope.PROJECT)
-            else:
-                registrar.disable(target)
+            with self.guard.paused:
+                self._change_scope(registrar, target, enabled)
         finally:
             self.guard.refresh()
 
@@ -476,10 +478,12 @@ class Controller:
         registrar = self.ctx.registrar_for(client)
         target = Target(Scope.USER, name, None, client)
         try:
-            if enabled:
-                registrar.enable(target)
-            else:
-                registrar.disable(target)
+            with self.guard.paused:
+                if enabled:
+                    self._fill_default_model()
+                    registrar.enable(target)
+                else:
+                    registrar.disable(target)
         finally:
             self.guard.refresh()
         spec = client_named(client)
@@ -487,6 +491,23 @@ class Controller:
             done = "connected to" if enabled else "disconnected from"
             message = f"Ollama is {done} {spec.display}: restart {spec.display} to apply it."
             self.post(lambda: self.notify(message))
+
+    def _change_scope(self, registrar: Registrar, target: Target, enabled: bool) -> None:
+        if enabled:
+            chosen = self._fill_default_model()
+            registrar.enable(target, approve=target.scope is Scope.PROJECT)
+            if chosen:
+                self.post(lambda: self.notify(f"Default model for Claude Code: {chosen} (change it in Models)."))
+        else:
+            registrar.disable(target)
+
+    def _fill_default_model(self) -> str | None:
+        """Enabling with no default model: choose one as `setup` does, so Claude's first call works (worker)."""
+        snap = self.state.ollama
+        chosen = fill_default_model(self.ctx, snap if snap is not None and snap.up else None)
+        if chosen:
+            self.post(lambda: self._set(default_model=chosen))
+        return chosen
 
     def _enable_project(self, name: str) -> None:
         folder = self.choose_folder()
@@ -528,6 +549,31 @@ class Controller:
             app_settings.save_settings(path, self.ctx.settings.to_dict())
         dialogs.open_path(path)
         self.notify(f"Settings are in {path}; changes apply when you save it. The key is set from the menu.")
+
+    def _open_window(self, name: str) -> None:
+        """Start the window as a child process (never in the tray's own: rule 6); it talks back through files."""
+        try:
+            fd = open_private(self.ctx.paths.log_dir / "windows.log", os.O_WRONLY | os.O_APPEND)
+            try:
+                proc = subprocess.Popen(
+                    window_command(name), stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.PIPE
+                )
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.notify(f"The {name} window could not open: {exc}.")
+            return
+        threading.Thread(target=self._wait_for_window, args=(name, proc), name=f"window-{name}", daemon=True).start()
+
+    def _wait_for_window(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        # Reaps the child; a window that could not open (no Tk) says why in a notification, not on a stderr
+        # nobody reads.
+        _out, err = proc.communicate()
+        if proc.returncode:
+            message = err.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+            self.post(lambda: self.notify(f"The {name} window could not open: {message[0]}"))
+            if name == "settings":
+                self.post(self._open_settings)
 
     def _ask_key(self) -> None:
         key = self.ask_secret()

@@ -129,10 +129,17 @@ class Guard:
         self._last_problem: str | None = None
         self._record_key: Hashable = object()
         self._project_files: list[Path] = []
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="registration-guard", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def paused(self) -> threading.Lock:
+        """Held while the tray changes a registration itself: a repair in the middle of a disable (the entry
+        gone, the record not yet) would put back what the user just removed."""
+        return self._lock
 
     def refresh(self) -> None:
         """Re-read everything now (after the tray changed a registration itself)."""
@@ -193,6 +200,10 @@ class Guard:
 
     def check(self) -> None:
         """One round: if any watched file changed, repair (when enabled) and report."""
+        with self._lock:
+            self._check()
+
+    def _check(self) -> None:
         key = tuple(_stat_key(p) for p in self._watched())
         if key == self._last_key and not self._force:
             return

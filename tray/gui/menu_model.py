@@ -88,6 +88,13 @@ class SetKey:
 
 
 @dataclass(frozen=True)
+class OpenWindow:
+    """Open one of the app's windows (welcome, settings, models, usage) in a child process."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class SetAutostart:
     enabled: bool
 
@@ -114,6 +121,7 @@ Action = (
     | CheckConnection
     | SetClaudeMdRule
     | OpenSettings
+    | OpenWindow
     | SetKey
     | SetAutostart
     | OpenLogs
@@ -340,6 +348,9 @@ def _status_entries(state: TrayState) -> list[Entry]:
 
 def _models_entry(state: TrayState, now: dt.datetime) -> Item:
     snap = state.ollama
+    if icon_state(state) is IconState.AUTH:
+        # Something answers (the proxy): "not answering" would send the user to start Ollama.
+        return Item("Models: the key was refused")
     if snap is None or not snap.up:
         return Item("Models: Ollama is not answering")
     if not snap.models:
@@ -466,7 +477,10 @@ def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> M
     entries.append(Item(usage_line(state)))
     entries.append(_connect_entry(state))
     entries.append(SEPARATOR)
-    entries.append(Item("Settings…", OpenSettings()))
+    entries.append(Item("Manage models…", OpenWindow("models")))
+    entries.append(Item("Usage…", OpenWindow("usage")))
+    entries.append(Item("Getting started…", OpenWindow("welcome")))
+    entries.append(Item("Settings…", OpenWindow("settings")))
     if state.autostart_supported:
         entries.append(Item("Start at login", SetAutostart(not state.autostart), checked=state.autostart))
     entries.append(Item("Open logs", OpenLogs()))

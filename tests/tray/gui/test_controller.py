@@ -357,6 +357,11 @@ def test_enabled_for_all_projects_registers_and_unregisters_in_claude_json_keepi
     click(tray.icon, "Claude Code", "Enabled for all projects")
 
     tray.wait_menu(lambda: tray.checked("Claude Code", "Enabled for all projects"), "the item to be checked")
+    # No default model was set: the one click chose one, as `setup` would, and said which.
+    message = tray.icon.wait_for_notification(lambda m: m.startswith("Default model for Claude Code"), 10)
+    assert "qwen2.5-coder:3b" in message
+    assert read_json(tray.ctx.paths.settings_file)["default_model"] == "qwen2.5-coder:3b"
+    tray.wait_menu(lambda: tray.checked("Models", "qwen2.5-coder:3b"), "the chosen default to be checked")
     data = read_json(config)
     entry = data["mcpServers"]["ollama"]
     assert entry["command"] == tray.ctx.launch.command

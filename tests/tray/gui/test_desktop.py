@@ -198,10 +198,25 @@ def _model() -> ModelInfo:
     return ModelInfo("m:latest", 1, "", None, None, None, None, (), None)
 
 
-def test_with_only_the_xorg_backend_the_app_says_what_to_install_and_exits(tmp_path: Path) -> None:
+def test_with_only_the_xorg_backend_the_app_opens_its_window_says_what_to_install_and_exits(tmp_path: Path) -> None:
+    layout = tmp_path / "layout.json"
     with desktop_session(tmp_path / "desktop", notifications=False) as desk:
-        env = {"HOME": str(tmp_path), "PYSTRAY_BACKEND": "xorg"}
+        env = {"HOME": str(tmp_path), "PYSTRAY_BACKEND": "xorg", "OLLAMA_MCP_TRAY_WINDOW_LAYOUT": str(layout)}
         proc = desk.spawn([sys.executable, "-m", "ollama_mcp_tray.tray.gui.app"], env=env, log_name="tray")
+
+        def banner() -> str | None:
+            try:
+                return str(json.loads(layout.read_text(encoding="utf-8"))["no_tray"]["text"])
+            except (OSError, ValueError, KeyError):
+                return None
+
+        # Nothing is registered yet: the welcome window, topped by why there is no icon.
+        text = wait_for(banner, 20, "the welcome window with the no-tray banner")
+        assert "'xorg' backend" in text
+        assert "next" in json.loads(layout.read_text(encoding="utf-8"))  # the welcome window's own button
+        assert proc.poll() is None  # the app waits for its window
+        # Closing the window (as its window manager's close button would) ends the app.
+        desk.xdotool("search", "--name", "Welcome to Ollama MCP Tray", "windowclose")
         assert proc.wait(30) == 2
     output = (tmp_path / "desktop" / "tray.log").read_text(encoding="utf-8")
     assert "'xorg' backend" in output and "cannot be clicked" in output

@@ -99,6 +99,12 @@ def test_an_auth_problem_offers_to_set_the_key() -> None:
     assert find(menu, "Set Ollama key").action == mm.SetKey()
 
 
+def test_a_refused_key_is_named_in_the_models_item_not_called_not_answering() -> None:
+    menu = mm.build_menu(TrayState(URL, OllamaSnapshot(URL, None, error=OllamaAuthError("no", 403))), NOW)
+    assert find(menu, "Models").text == "Models: the key was refused"
+    assert find(mm.build_menu(down(), NOW), "Models").text == "Models: Ollama is not answering"
+
+
 def test_every_installed_model_is_listed_with_size_parameters_and_quantization() -> None:
     models = find(mm.build_menu(up(), NOW), "Models (6)")
     assert models.submenu is not None
@@ -214,11 +220,20 @@ def test_the_menu_always_ends_with_settings_logs_and_quit() -> None:
         assert tail == ["Settings…", "Start at login", "Open logs", "Quit"]
 
 
+def test_the_windows_are_opened_from_the_menu() -> None:
+    menu = mm.build_menu(down(), NOW)
+    assert find(menu, "Settings…").action == mm.OpenWindow("settings")
+    assert find(menu, "Manage models…").action == mm.OpenWindow("models")
+    assert find(menu, "Usage…").action == mm.OpenWindow("usage")
+    assert find(menu, "Getting started…").action == mm.OpenWindow("welcome")
+
+
 def test_keyboard_paths_skip_hidden_disabled_items_and_separators() -> None:
     menu = mm.build_menu(up(), NOW)
-    # Visible, enabled top-level items: Models, Claude Code, Settings…, Start at login, Open logs, Quit.
+    # Visible, enabled top-level items: Models, Claude Code, Manage models…, Usage…, Getting started…,
+    # Settings…, Start at login, Open logs, Quit.
     assert mm.selectable_path(menu, "Claude Code", "Enabled for all projects") == [1, 0]
-    assert mm.selectable_path(menu, "Quit") == [5]
+    assert mm.selectable_path(menu, "Quit") == [8]
     with pytest.raises(KeyError):
         mm.selectable_path(menu, "No such item")
 
