@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from ollama_mcp_tray.server.config import ServerConfig, resolve_config
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings, load_settings
 
+from .clients.adoption_kit import Kit, KitPaths
 from .clients.claude_code import ClaudeHome
 from .clients.registrar import Registrar, entry_env
 from .configfile.safe_edit import SafeEditor
@@ -56,6 +58,11 @@ class AppContext:
     @property
     def editor(self) -> SafeEditor:
         return SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
+
+    def kit(self) -> Kit:
+        """The adoption kit (skill, subagent, hooks) for this user's Claude Code."""
+        python = self.launch.command if self.launch.args[:1] == ("-I",) else sys.executable
+        return Kit(self.editor, KitPaths(self.claude.config_dir), self.settings.server_name, python)
 
     def registrar(self) -> Registrar:
         return Registrar(self.paths, self.claude, self.launch, env=entry_env(self.settings), editor=self.editor)
