@@ -3,12 +3,19 @@
     python -I -m ollama_mcp_tray.server.hook_bash      (Claude Code passes the hook's JSON on stdin)
 
 Below LONG_LINES lines (and LONG_BYTES bytes) it says nothing and exits at once: only the standard library is
-imported on that path, so the cost is the interpreter's start. A long output is first saved whole to a
-private file (0600, in the app's data folder), then digested by the default model through the server's own
-Ollama client; the hook answers `updatedToolOutput` (Claude Code 2.1.330 applies it to any tool, for hooks
-from the user's own settings) with the digest and the saved file's path, so Claude can still open the raw
-output. Ollama down, no default model, a slow answer, anything else: silence (exit 0), so Claude gets the
-output as it would have without us.
+imported on that path, so the cost is the interpreter's start. A long output is digested by the default model
+through the server's own Ollama client, and the hook answers `updatedToolOutput` with the digest and the path
+of the whole output, so Claude can still open it.
+
+What Claude Code 2.1.330 does (observed in tests/test_claude_kit.py): the hook's `tool_response` is the Bash
+output object (`stdout`, `stderr`, `interrupted`, `isImage`, ...) with `stdout` cut at 30,000 characters;
+when the output was too large for the model, Claude Code has already saved all of it and names the file in
+`persistedOutputPath` (the hook reads the whole output there, and that file is the one Claude is pointed to).
+Otherwise the hook saves the output itself, in a private file (0600) of the app's data folder.
+`updatedToolOutput` must keep that object's shape: a plain string is ignored for Bash.
+
+Ollama down, no default model, a slow answer, anything else: silence (exit 0), so Claude gets the output as it
+would have without us.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 LONG_LINES = 400  # shorter output goes through untouched
-LONG_BYTES = 200_000
+LONG_BYTES = 100_000
 KEEP_CHARS = 48_000  # of the output, sent to the model: failure lines with their neighbours, then the tail
 DIGEST_TIMEOUT_S = 90.0  # the whole digest; the hook's own timeout in settings.json is longer
 CONNECT_TIMEOUT_S = 1.0  # a local Ollama answers at once or is not there
@@ -41,6 +48,22 @@ def output_text(response: Any) -> str:
         parts = [response.get("stdout"), response.get("stderr"), response.get("output")]
         return "\n".join(p for p in parts if isinstance(p, str) and p)
     return ""
+
+
+MAX_READ_BYTES = 50_000_000  # of a persisted output; more is left out of the digest (the file keeps it)
+
+
+def whole_output(response: Any) -> tuple[str, Path | None]:
+    """All of the output, and the file Claude Code saved it in (None: it saved none)."""
+    saved = response.get("persistedOutputPath") if isinstance(response, dict) else None
+    if isinstance(saved, str) and saved:
+        path = Path(saved)
+        try:
+            with path.open("rb") as handle:
+                return handle.read(MAX_READ_BYTES).decode("utf-8", errors="replace"), path
+        except OSError:
+            pass
+    return output_text(response), None
 
 
 def is_long(text: str) -> bool:
@@ -125,23 +148,28 @@ def answer(event: dict[str, Any]) -> str | None:
     """The hook's stdout for this event, or None to stay silent."""
     if event.get("tool_name") != "Bash":
         return None
-    text = output_text(event.get("tool_response"))
-    if not is_long(text):
+    response = event.get("tool_response")
+    if not isinstance(response, dict):
+        return None
+    size = response.get("persistedOutputSize")
+    if not (isinstance(size, int) and size > 0) and not is_long(output_text(response)):
         return None
     import anyio
 
+    text, saved = whole_output(response)
     lines = text.splitlines()
     tool_input = event.get("tool_input")
     command = str(tool_input.get("command", "")) if isinstance(tool_input, dict) else ""
     summary = anyio.run(digest, command, lines)
     if summary is None:
         return None
-    saved = save_output(text, event)
-    updated = (
+    saved = saved or save_output(text, event)
+    digest_text = (
         f"[Output of {len(lines)} lines ({len(text)} characters) digested by the local model; the full output "
         f"is in {saved} - read it for details.]\n\n{summary}"
     )
-    output = {"hookEventName": "PostToolUse", "updatedToolOutput": updated}
+    kept = {k: v for k, v in response.items() if k not in ("persistedOutputPath", "persistedOutputSize")}
+    output = {"hookEventName": "PostToolUse", "updatedToolOutput": {**kept, "stdout": digest_text, "stderr": ""}}
     return json.dumps({"hookSpecificOutput": output})
 
 
