@@ -12,15 +12,20 @@ from tests.claude_session.messages_api import MessagesStandIn
 from tests.claude_session.session import ClaudeUser
 from tests.claude_session.turns import call
 from tests.ollama_emulator import OllamaEmulator
-from tests.test_claude_session import claude_bin, user  # noqa: F401 - fixtures
+from tests.test_claude_session import claude_bin  # noqa: F401 - the fixture: pinned and newest CLI
 
 pytestmark = pytest.mark.claude
 
 
-def bash_result(user: ClaudeUser, command: str) -> str:
+@pytest.fixture
+def person(tmp_path: Path, claude_bin: Path) -> ClaudeUser:  # noqa: F811 - the imported fixture
+    return ClaudeUser.create(tmp_path, claude_bin)
+
+
+def bash_result(person: ClaudeUser, command: str) -> str:
     """What the model received for one scripted Bash call of `command`."""
     with MessagesStandIn([call("Bash", {"command": command, "description": "Run it"})]) as api:
-        user.run("Run it.", api.url, allowed_tools=["Bash"], wait_for_servers=False)
+        person.run("Run it.", api.url, allowed_tools=["Bash"], wait_for_servers=False)
     conversation = api.conversation()
     assert len(conversation) == 2
     [(_, turn)] = api.answered[:1]
@@ -30,10 +35,10 @@ def bash_result(user: ClaudeUser, command: str) -> str:
 
 
 def test_the_bash_hook_replaces_a_10000_line_output_with_the_local_digest_and_the_raw_file_stays(
-    user: ClaudeUser, ollama: OllamaEmulator
+    person: ClaudeUser, ollama: OllamaEmulator
 ):
-    user.setup(ollama.url, "--hooks")
-    text = bash_result(user, "seq 1 10000")
+    person.setup(ollama.url, "--hooks")
+    text = bash_result(person, "seq 1 10000")
     assert "<persisted-output>" not in text
     assert text.startswith("[Output of 10000 lines") and "digested by the local model" in text
     assert "[digested by qwen2.5-coder:3b]" in text
@@ -46,11 +51,11 @@ def test_the_bash_hook_replaces_a_10000_line_output_with_the_local_digest_and_th
 
 
 def test_with_ollama_down_the_bash_hook_steps_aside_and_a_short_output_is_left_alone(
-    user: ClaudeUser, ollama: OllamaEmulator
+    person: ClaudeUser, ollama: OllamaEmulator
 ):
-    user.setup(ollama.url, "--hooks")
-    assert bash_result(user, "echo hello") == "hello"
+    person.setup(ollama.url, "--hooks")
+    assert bash_result(person, "echo hello") == "hello"
     ollama.stop()
-    text = bash_result(user, "seq 1 10000")
+    text = bash_result(person, "seq 1 10000")
     assert text.startswith("<persisted-output>")  # Claude Code's own handling, as without the hook
     assert "digested" not in text

@@ -9,7 +9,8 @@ The CLAUDE.md section is `claude_md.py`'s. Whole files of ours carry MARK in the
 recognised by the module its command runs. A file at our path that is not ours is never overwritten.
 
 Facts (Claude Code 2.1.330, read from its binary and checked by tests/test_claude_session.py): skill frontmatter
-takes name, description, when_to_use, allowed-tools, ...; subagent frontmatter name, description, tools;
+takes name, description, when_to_use, allowed-tools, ...; subagent frontmatter name, description, tools,
+disallowedTools (listed in every session as "(Tools: ...)" / "All tools except ...");
 `settings.json` hooks are `{"hooks": {Event: [{"matcher": ..., "hooks": [{"type": "command", ...}]}]}}`.
 """
 
@@ -58,8 +59,8 @@ def skill_text(server: str) -> str:
         [
             "---",
             f"name: {NAME}",
-            "description: Delegate mechanical work on local files, diffs and logs to the user's local Ollama "
-            "model (summarise, ask, extract, label, review, digest) so the material stays out of context.",
+            "description: Delegate mechanical work on local files, diffs and logs (summarise, ask, extract, label, "
+            "review, digest) to the local Ollama model.",
             "---",
             MARK,
             "",
@@ -83,21 +84,19 @@ def skill_text(server: str) -> str:
 
 
 def agent_text(server: str) -> str:
-    tools = ", ".join(
-        f"mcp__{server}__ollama_{t}"
-        for t in ("summarize_files", "ask_files", "extract_json", "label_items", "review_diff", "digest_log")
-    )
+    # Tools as a deny list: Claude Code lists an agent's allowed tools in every session (names of ours would
+    # cost ~80 tokens), and denying the file readers is what keeps the material out of this agent's context.
     return "\n".join(
         [
             "---",
             f"name: {NAME}",
-            "description: Mechanical work on local files with the user's local Ollama model (bulk summaries, "
-            "extraction, labelling, log digests); returns only results.",
-            f"tools: {tools}, Glob",
+            "description: Mechanical bulk work on local files via the local Ollama model; returns only results.",
+            "disallowedTools: Read, Edit, Write, Bash",
             "---",
             MARK,
             "",
-            "You hand mechanical work to the local model through the ollama MCP tools and report only the "
+            f"You hand mechanical work to the local model through the `{server}` MCP tools (mcp__{server}__ollama_*: "
+            "summarize_files, ask_files, extract_json, label_items, review_diff, digest_log) and report only the "
             "results. Find paths with Glob if needed, never read file contents yourself: pass paths to the "
             "tools. Return a short answer with the path:line citations the tools give and the model that did "
             "the work. If a tool fails, say so and stop.",

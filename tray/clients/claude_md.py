@@ -16,27 +16,19 @@ _BEGIN_PREFIX = "<!-- ollama-mcp-tray:begin"
 
 
 def section(server_name: str, default_model: str | None) -> str:
-    """The section's text, markers included, without a trailing newline."""
+    """The section's text, markers included, without a trailing newline.
+
+    Short on purpose: it is in every session, beside the server's instructions (which name the tools)."""
     prefix = f"mcp__{server_name}__ollama_"
-    model = f" (default model: `{default_model}`)" if default_model else ""
+    model = f" `{default_model}`" if default_model else ""
     return "\n".join(
         [
             BEGIN,
             "## Local model usage",
-            "",
-            f"A local Ollama model is available through the `{server_name}` MCP server{model}. Its tools read "
-            "files on this machine themselves and return only the result, so the material never enters your "
-            "context or leaves the machine.",
-            f"- Before reading files, folders, diffs or logs yourself to summarise or question them, use "
-            f"`{prefix}summarize_files`, `{prefix}ask_files` (answers cite path:line), `{prefix}extract_json`, "
-            f"`{prefix}review_diff`, `{prefix}label_items` or `{prefix}digest_log` (save long command output to a "
-            "file first).",
-            "- Prefer them for private code and documents, and for anything long: each result says how much "
-            "context it kept out.",
-            f"- For other self-contained, low-stakes work (drafting, rewriting, classifying) use "
-            f"`{prefix}generate` or `{prefix}chat`; `{prefix}list_models` shows the models.",
-            "- Keep planning, editing files and final answers yourself; check what it returns (the cited lines) "
-            "before relying on it. If a tool says to do the task yourself, do so.",
+            "To summarise, question, extract from, label, review or digest local files, diffs or logs, pass "
+            f"their paths to the local model{model} instead of reading them (they stay out of your context): "
+            f"`{prefix}summarize_files`, `ask_files`, `extract_json`, `label_items`, `review_diff`, `digest_log`. "
+            f"Other drafting: `{prefix}generate`. Check what comes back.",
             END,
         ]
     )

@@ -57,7 +57,8 @@ def test_install_and_uninstall_edit_the_file_and_report_whether_it_changed(tmp_p
 
 def test_the_section_leads_with_the_tools_that_read_material_themselves() -> None:
     text = section("ollama", None)
-    first_tip = next(line for line in text.splitlines() if line.startswith("- "))
-    for name in ("summarize_files", "ask_files", "extract_json", "review_diff", "label_items", "digest_log"):
-        assert f"mcp__ollama__ollama_{name}" in first_tip
+    first_tip = next(line for line in text.splitlines() if "summarize_files" in line)
+    assert "mcp__ollama__ollama_summarize_files" in first_tip and "instead of reading them" in first_tip
+    for name in ("ask_files", "extract_json", "review_diff", "label_items", "digest_log"):
+        assert f"`{name}`" in first_tip
     assert text.index("summarize_files") < text.index("ollama_generate")
