@@ -4,13 +4,19 @@ and the plugin installed from the repository's own marketplace."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ollama_mcp_tray.server.hook_prompt import HINT
+from ollama_mcp_tray.server.prompts import PROMPTS
+from ollama_mcp_tray.tray.clients.adoption_kit import NAME
 from tests.claude_session.messages_api import MessagesStandIn
+from tests.claude_session.received import ReceivedRequest
 from tests.claude_session.session import ClaudeUser
-from tests.claude_session.turns import call
+from tests.claude_session.turns import Turn, call, say, search_until_loaded
 from tests.ollama_emulator import OllamaEmulator
 from tests.test_claude_session import claude_bin  # noqa: F401 - the fixture: pinned and newest CLI
 
@@ -59,3 +65,62 @@ def test_with_ollama_down_the_bash_hook_steps_aside_and_a_short_output_is_left_a
     text = bash_result(person, "seq 1 10000")
     assert text.startswith("<persisted-output>")  # Claude Code's own handling, as without the hook
     assert "digested" not in text
+
+
+SUMMARIZE = "mcp__ollama__ollama_summarize_files"
+
+
+def init_event(stdout: str) -> dict[str, Any]:
+    """The `system/init` event of `--output-format stream-json`: what Claude Code loaded for the session."""
+    for line in stdout.splitlines():
+        event = json.loads(line)
+        if event.get("type") == "system" and event.get("subtype") == "init":
+            return dict(event)
+    raise AssertionError(f"no init event in {stdout[:500]}")
+
+
+def test_the_prompts_are_slash_commands_and_the_skill_and_subagent_are_loaded(person, ollama):
+    person.setup(ollama.url, "--kit")
+    with MessagesStandIn([say("Hi.")]) as api:
+        run = person.run("hello", api.url, extra_args=["--output-format", "stream-json", "--verbose"])
+    init = init_event(run.stdout)
+    assert {"name": "ollama", "status": "connected", "source": "user"} in init["mcp_servers"]
+    prompts = {f"mcp__ollama__{p}" for p in PROMPTS}
+    assert prompts <= set(init["slash_commands"]) and len(prompts) >= 4
+    assert NAME in init["skills"] and NAME in init["agents"]
+
+
+def test_a_slash_command_runs_and_its_material_tool_reads_the_files_here_and_answers_the_model(person, ollama):
+    person.setup(ollama.url)
+    (person.project / "notes.md").write_text("# Notes\nThe launch is on Friday.\n", encoding="utf-8")
+
+    def report(request: ReceivedRequest) -> Turn:
+        results = list(request.tool_results())
+        return say("Result: " + (results[-1].text if results else "none"))
+
+    script = [search_until_loaded(SUMMARIZE), call(SUMMARIZE, {"paths": ["."]}), report]
+    with MessagesStandIn(script) as api:
+        run = person.run("/mcp__ollama__summarise_folder .", api.url, allowed_tools=[SUMMARIZE])
+    assert api.errors == [] and api.exhausted == 0
+    first = api.conversation()[0]
+    asked = first.message_texts("user")[-1]
+    assert "<command-name>/mcp__ollama__summarise_folder</command-name>" in asked
+    assert 'Call the `ollama_summarize_files` tool with these arguments: {"paths": ["."]}' in asked
+    [chat] = [r for r in ollama.requests if r.path == "/api/chat"]
+    assert "The launch is on Friday." in json.dumps(chat.body)  # the server read the file, not Claude
+    [(_, turn)] = [(r, t) for r, t in api.answered if any(u.name == SUMMARIZE for u in t.tool_uses)]
+    result = api.conversation()[-1].tool_result(turn.tool_uses[0].id)
+    assert result is not None and not result.is_error
+    answer = json.loads(result.text)
+    assert answer["read"] == [{"path": "notes.md", "bytes": 33}] and answer["material_went_to"] == "this machine"
+    assert "notes.md" in run.stdout
+
+
+def test_the_prompt_hook_hints_on_delegable_work_only(person, ollama):
+    person.setup(ollama.url, "--hooks")
+    with MessagesStandIn([say("Fine.")]) as api:
+        person.run("Summarise the files in src/ for me", api.url)
+    assert HINT in api.conversation()[0].all_text()
+    with MessagesStandIn([say("Fine.")]) as api:
+        person.run("What is a monad?", api.url)
+    assert HINT not in api.conversation()[0].all_text()
