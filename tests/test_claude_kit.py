@@ -5,6 +5,8 @@ and the plugin installed from the repository's own marketplace."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,10 @@ import pytest
 
 from ollama_mcp_tray.server.hook_prompt import HINT
 from ollama_mcp_tray.server.prompts import PROMPTS
-from ollama_mcp_tray.tray.clients.adoption_kit import NAME
+from ollama_mcp_tray.tray.clients.adoption_kit import MARK, NAME, agent_text, skill_text
 from tests.claude_session.messages_api import MessagesStandIn
 from tests.claude_session.received import ReceivedRequest
-from tests.claude_session.session import ClaudeUser
+from tests.claude_session.session import REPO, ClaudeUser
 from tests.claude_session.turns import Turn, call, say, search_until_loaded
 from tests.ollama_emulator import OllamaEmulator
 from tests.test_claude_session import claude_bin  # noqa: F401 - the fixture: pinned and newest CLI
@@ -124,3 +126,40 @@ def test_the_prompt_hook_hints_on_delegable_work_only(person, ollama):
     with MessagesStandIn([say("Fine.")]) as api:
         person.run("What is a monad?", api.url)
     assert HINT not in api.conversation()[0].all_text()
+
+
+def test_the_plugin_installs_offline_from_the_repositorys_marketplace_and_its_server_connects(person, ollama):
+    """The second install path: `claude plugin marketplace add <repo>`, `claude plugin install`, then
+    `claude mcp list` shows plugin:ollama-local:ollama Connected. The plugin starts `ollama-mcp-server` from
+    PATH, as an install of the package puts it there (here: this venv's scripts folder)."""
+    person.tray("config", "set", "ollama_url", ollama.url)
+    env = {**person.claude_env("http://127.0.0.1:9"), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+
+    def claude(*args: str) -> str:
+        done = subprocess.run(
+            [str(person.claude), *args], cwd=person.project, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    claude("plugin", "marketplace", "add", str(REPO))
+    claude("plugin", "install", "ollama-local@ollama-mcp-tray")
+    listed = claude("mcp", "list")
+    assert "plugin:ollama-local:ollama" in listed and "Connected" in listed.split("plugin:ollama-local:ollama", 1)[1]
+
+
+def test_the_plugins_skill_and_subagent_are_the_kits_and_its_manifest_keeps_the_key_sensitive():
+    plugin = REPO / "plugin"
+    assert (plugin / "skills" / NAME / "SKILL.md").read_text(encoding="utf-8") == skill_text("ollama").replace(
+        MARK + "\n", ""
+    )
+    assert (plugin / "agents" / f"{NAME}.md").read_text(encoding="utf-8") == agent_text("ollama").replace(
+        MARK + "\n", ""
+    )
+    manifest = json.loads((plugin / ".claude-plugin" / "plugin.json").read_text(encoding="utf-8"))
+    assert manifest["userConfig"]["ollama_key"]["sensitive"] is True
+    assert manifest["mcpServers"]["ollama"]["env"]["OLLAMA_KEY"] == "${user_config.ollama_key}"
+    hooks = json.loads((plugin / "hooks" / "hooks.json").read_text(encoding="utf-8"))["hooks"]
+    assert hooks["PostToolUse"][0]["matcher"] == "Bash"
+    market = json.loads((REPO / ".claude-plugin" / "marketplace.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in market["plugins"]] == [manifest["name"]]
