@@ -116,3 +116,25 @@ def diff_from_text(text: str) -> Diff:
         assert header is not None
         out.files.append(Document(f"(text) {header.group(2)}", section, len(section.encode("utf-8"))))
     return out
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def number_diff(section: str) -> str:
+    """A file's diff with each new-side line prefixed by its line number in the new file."""
+    out: list[str] = []
+    number = 0
+    for line in section.splitlines():
+        hunk = _HUNK.match(line)
+        if hunk:
+            number = int(hunk.group(1))
+            out.append(line)
+        elif number and line[:1] in (" ", "+"):
+            out.append(f"{number}: {line}")
+            number += 1
+        elif number and line[:1] == "-":
+            out.append(f"   {line}")
+        else:
+            out.append(line)
+    return "\n".join(out)

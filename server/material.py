@@ -8,6 +8,7 @@ Thinking that arrives anyway is dropped: answers never carry it.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import urllib.parse
@@ -34,6 +35,11 @@ MARGIN_TOKENS = 96  # the chat template's own tokens around our messages
 # A part may wait its turn in Ollama's queue (OLLAMA_NUM_PARALLEL is 1 by default) and then evaluate a long
 # prompt before the first byte: allow that much silence, or the configured idle timeout if it is longer.
 QUEUED_IDLE_S = 900.0
+SYSTEM = (
+    "You work on material read from the user's own machine: source code, documents, diffs, logs. Be exact and "
+    "brief. Use only the material given; never invent files, lines or facts. Lines are numbered 'N: text'; cite "
+    "them as path:N."
+)
 _THINK_BLOCK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
 _TOO_LONG = re.compile(
     r"exceeds the available context|exceed_context_size|input length exceeds|longer than the context", re.IGNORECASE
@@ -301,3 +307,16 @@ class Runner:
     async def report(self, done: float, total: float | None, message: str) -> None:
         if self.progress is not None:
             await self.progress(done, total, message)
+
+
+def json_problem(validator: Any, answer: str) -> str | None:
+    """Why `answer` is not JSON valid for `validator` (a jsonschema validator), or None when it is."""
+    try:
+        value = json.loads(answer)
+    except ValueError as exc:
+        return f"not JSON ({exc})"
+    error = next(iter(validator.iter_errors(value)), None)
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
+    return f"at {where}: {error.message}"

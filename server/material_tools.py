@@ -9,12 +9,10 @@ accounting. Any failure is a tool error telling Claude why and to do the task it
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -25,19 +23,14 @@ from pydantic import Field
 
 from .confine import Confinement, Document, Gathered, Skipped, shown_skips
 from .errors import MaterialError, OllamaError
-from .fitting import FIT_BYTES_PER_TOKEN, Piece, account_tokens, fit_tokens, render
-from .gitdiff import diff_from_text, read_diff
-from .material import ModelFactsCache, RootsArg, Runner, Task, confinement, destination, run_all
+from .fitting import Piece, account_tokens, render
+from .gitdiff import diff_from_text, number_diff, read_diff
+from .labelling import label_entries
+from .material import SYSTEM, ModelFactsCache, RootsArg, Runner, Task, confinement, destination, json_problem
 from .ollama_client import same_model
 from .results import MaterialFile, MaterialResult, MaterialSkip
 from .tools import ToolContext
 
-SYSTEM = (
-    "You work on material read from the user's own machine: source code, documents, diffs, logs. Be exact and "
-    "brief. Use only the material given; never invent files, lines or facts. Lines are numbered 'N: text'; cite "
-    "them as path:N."
-)
-LABEL_BATCH = 40  # items per labelling request at most
 FOOTER_SKIPS = 10  # skipped paths named in the text answer; the rest are in the structured content
 
 Str = Annotated[str, Field(strict=True, min_length=1, max_length=4096)]
@@ -114,7 +107,10 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
         run: Runner, got: Gathered, answer: str, stats: dict[str, Any], started: float, **extra: Any
     ) -> CallToolResult:
         where = destination(tc.config.base_url, run.facts)
-        tokens_read = account_tokens(got.bytes_read)
+        # Only what the server read from disk counts: text Claude passed in was in its context already.
+        local = [d for d in got.documents if not d.path.startswith("(")]  # "(text)", "(items)" are Claude's
+        local_bytes = sum(d.size for d in local)
+        tokens_read = account_tokens(local_bytes)
         skips = shown_skips(got.skipped)
         result = MaterialResult(
             answer=answer,
@@ -124,8 +120,8 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
             skipped=[MaterialSkip(path=s.path, reason=s.reason) for s in skips],
             parts=run.tally.parts,
             requests=run.tally.requests,
-            files_read=sum(1 for d in got.documents if not d.path.startswith("(")),  # "(text)", "(items)"
-            bytes_read=got.bytes_read,
+            files_read=len(local),
+            bytes_read=local_bytes,
             tokens_read=tokens_read,
             prompt_eval_count=run.tally.prompt_eval_count,
             output_tokens=run.tally.output_tokens,
@@ -241,12 +237,12 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
             )
             material = pieces(got, run, task)
             answer = await run.run(task, material)
-            problem = _invalid(validator, answer)
+            problem = json_problem(validator, answer)
             if problem is not None:
                 retry = Task(task.system, f"{task.instruction}\nA first answer was invalid: {problem}. Fix that.",
                              task.combine, task.answer_tokens, task.format)  # fmt: skip
                 answer = await run.run(retry, material)
-                problem = _invalid(validator, answer)
+                problem = json_problem(validator, answer)
             if problem is not None:
                 raise MaterialError(
                     f"The local model's JSON did not validate against the schema twice ({problem}). Do this "
@@ -298,7 +294,7 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
                 answer_tokens=1200,
             )
             budget = run.budget(task)
-            material = [p for d in got.documents for p in render(d.path, _number_diff(d.text), budget, False)]
+            material = [p for d in got.documents for p in render(d.path, number_diff(d.text), budget, False)]
             answer = await run.run(task, material)
             return finish(run, got, answer, stats, started)
 
@@ -344,7 +340,7 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
                                if line.strip()]  # fmt: skip
                 else:
                     entries = [(d.path, d.text) for d in got.documents]
-            chosen = await _label(run, entries, labels, instructions)
+            chosen = await label_entries(run, entries, labels, instructions)
             counts = Counter(chosen)
             answer = (
                 "Counts: "
@@ -428,116 +424,11 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
 def _footer(result: MaterialResult, skipped: Sequence[Skipped]) -> str:
     where = result.material_went_to
     line = (
-        f"Read {result.files_read} file(s), {result.bytes_read} bytes, on this machine; sent to {result.model} on "
-        f"{where} in {result.parts} part(s); kept about {{kept}} tokens out of your context."
+        f"Read {result.files_read} file(s), {result.bytes_read} bytes, locally; processed by {result.model} on "
+        f"{where} in {result.parts} part(s); about {{kept}} tokens kept out of your context."
     )
     if not skipped:
         return line
     named = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:FOOTER_SKIPS])
     more = f"; +{len(skipped) - FOOTER_SKIPS} more (see `skipped`)" if len(skipped) > FOOTER_SKIPS else ""
     return f"{line}\nSkipped: {named}{more}."
-
-
-def _invalid(validator: Any, answer: str) -> str | None:
-    try:
-        value = json.loads(answer)
-    except ValueError as exc:
-        return f"not JSON ({exc})"
-    error = next(iter(validator.iter_errors(value)), None)
-    if error is None:
-        return None
-    where = "/".join(str(p) for p in error.absolute_path) or "the top level"
-    return f"at {where}: {error.message}"
-
-
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
-
-
-def _number_diff(section: str) -> str:
-    """A file's diff with each new-side line prefixed by its line number in the new file."""
-    out: list[str] = []
-    number = 0
-    for line in section.splitlines():
-        hunk = _HUNK.match(line)
-        if hunk:
-            number = int(hunk.group(1))
-            out.append(line)
-        elif number and line[:1] in (" ", "+"):
-            out.append(f"{number}: {line}")
-            number += 1
-        elif number and line[:1] == "-":
-            out.append(f"   {line}")
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-async def _label(
-    run: Runner, entries: Sequence[tuple[str, str]], labels: Sequence[str], instructions: str | None
-) -> list[str]:
-    """One label per entry, in batches sent with bounded parallelism; a batch that fails validation is retried once."""
-    how = f" {instructions}" if instructions else ""
-    base = Task(SYSTEM, "", answer_tokens=16, format=None)
-    budget = max(256, run.budget(base) // 2)
-    item_cap = budget // 4  # fit-tokens one item may take; longer items are cut for labelling
-    batches: list[list[int]] = []
-    current: list[int] = []
-    used = 0
-    for index, (_, content) in enumerate(entries):
-        cost = min(fit_tokens(content), item_cap) + 4
-        if current and (len(current) >= LABEL_BATCH or used + cost > budget):
-            batches.append(current)
-            current, used = [], 0
-        current.append(index)
-        used += cost
-    if current:
-        batches.append(current)
-    chosen: list[str] = [""] * len(entries)
-    done = 0
-    limit_chars = item_cap * FIT_BYTES_PER_TOKEN
-
-    async def one(number: int, batch: list[int]) -> None:
-        nonlocal done
-        schema = {
-            "type": "object",
-            "properties": {
-                "labels": {
-                    "type": "array",
-                    "items": {"type": "string", "enum": list(labels)},
-                    "minItems": len(batch),
-                    "maxItems": len(batch),
-                }
-            },
-            "required": ["labels"],
-        }
-        listing = "\n".join(
-            f"ITEM {k + 1}: {entries[i][1][:limit_chars].replace(chr(10), ' ')}" for k, i in enumerate(batch)
-        )
-        task = Task(
-            SYSTEM,
-            f"Label each of the {len(batch)} items above with exactly one of: {', '.join(labels)}.{how} Answer "
-            f'JSON: {{"labels": [...]}} with one label per item, in order.',
-            answer_tokens=16 + 12 * len(batch),
-            format=schema,
-        )
-        validator = jsonschema.Draft202012Validator(schema)
-        problem: str | None = "not tried"
-        for attempt in range(2):
-            note = task.instruction if attempt == 0 else f"{task.instruction}\nA first answer was invalid: {problem}."
-            answer = await run.complete(task, listing, note)
-            problem = _invalid(validator, answer)
-            if problem is None:
-                for i, label in zip(batch, json.loads(answer)["labels"], strict=True):
-                    chosen[i] = label
-                break
-        if problem is not None:
-            raise MaterialError(
-                f"The local model's labels for items {entries[batch[0]][0]}..{entries[batch[-1]][0]} did not validate "
-                f"twice ({problem}). Label these items yourself, or use fewer labels."
-            )
-        done += 1
-        await run.report(done, len(batches), f"part {number + 1}/{len(batches)}: {entries[batch[0]][0]}")
-
-    run.tally.parts = len(batches)
-    await run_all([partial(one, number, batch) for number, batch in enumerate(batches)])
-    return chosen

@@ -121,7 +121,7 @@ class MaterialResult(BaseModel):
     requests: int = 0
     files_read: int = 0
     bytes_read: int = 0
-    tokens_read: int = Field(0, description="Estimated tokens of the material read locally.")
+    tokens_read: int = Field(0, description="Estimated tokens of the files read locally (not of text passed in).")
     prompt_eval_count: int = Field(0, description="Input tokens the local model counted, summed over requests.")
     output_tokens: int = 0
     tokens_returned: int = Field(0, description="Estimated tokens this result returns to Claude.")

@@ -11,6 +11,13 @@ Generation is deterministic: the reply echoes the words of the prompt (or of the
 first tool, with arguments built from its JSON schema (strings carry the message text), unless the last message is
 a tool result. Embeddings are deterministic per model and text, L2-normalised.
 
+For long inputs (see `tests/emulator/FACTS.md`): a model with `bytes_per_token` counts prompt tokens like a
+tokenizer; `num_ctx` (capped to the model's `context_length`) bounds the prompt, and with `truncate: false` a longer
+one is refused with llama-server's error as Ollama passes it on. `answer_mode = "receipt"` makes replies say what
+the model received (bytes, a digest, the `=== name ===` section headers); `slots` limits generations running at
+once (OLLAMA_NUM_PARALLEL) and `prompt_delay` adds prompt-evaluation time per prompt token. `cloud_model()` is a
+cloud entry with `remote_model`/`remote_host`.
+
 In process::
 
     with OllamaEmulator(default_models()) as emu:

@@ -38,7 +38,7 @@ def material(ollama: OllamaEmulator, app_paths: AppPaths, tree: Tree) -> Connect
     """`async with material(roots=[...], **MaterialConfig fields) as client`: roots default to the tree's root."""
 
     @asynccontextmanager
-    async def factory(roots: list[Path] | None = None, **fields: Any) -> AsyncIterator[Client]:
+    async def factory(roots: list[Path] | None = None, mode: str = "auto", **fields: Any) -> AsyncIterator[Client]:
         fields.setdefault("max_file_bytes", 200_000)
         config = ServerConfig(
             base_url=fields.pop("base_url", ollama.url),
@@ -52,7 +52,7 @@ def material(ollama: OllamaEmulator, app_paths: AppPaths, tree: Tree) -> Connect
         async def list_roots(context: Any) -> mcp_types.ListRootsResult:
             return mcp_types.ListRootsResult(roots=[mcp_types.Root(uri=p.as_uri(), name=p.name) for p in shown])
 
-        async with Client(server, list_roots_callback=list_roots) as client:
+        async with Client(server, list_roots_callback=list_roots, mode=mode) as client:
             yield client
 
     return factory
@@ -123,6 +123,8 @@ async def test_no_roots_and_no_allowed_folders_refuses_paths_but_plain_text_work
         plain = await client.call_tool("ollama_summarize_files", {"text": "Some pasted notes about a plan."})
     assert refused.is_error and "allowed_folders" in text_of(refused)
     assert not plain.is_error and plain.structured_content["files_read"] == 0
+    # Text Claude passed in was in its context already: nothing is counted as kept out.
+    assert plain.structured_content["bytes_read"] == plain.structured_content["kept_out_tokens"] == 0
     assert "Some pasted notes" in "".join(model_inputs(ollama))
 
 
@@ -374,3 +376,11 @@ async def test_a_model_already_loaded_with_enough_context_is_not_made_to_reload(
     assert not cold.is_error and not hot.is_error
     sizes = [r.body["options"]["num_ctx"] for r in ollama.requests if r.path == "/api/chat" and r.body["messages"]]
     assert sizes == [4096, 12_288]
+
+
+async def test_roots_arrive_on_the_older_protocol_too_as_a_request_mid_call(material, ollama, tree):
+    # Clients on protocol revisions before 2026-07-28 get roots/list as a server-to-client request.
+    async with material(mode="legacy") as client:
+        result = await client.call_tool("ollama_ask_files", {"question": "q", "paths": ["README.md"]})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["read"] == [{"path": "README.md", "bytes": 45}]
