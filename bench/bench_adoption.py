@@ -3,7 +3,8 @@
     python bench/bench_adoption.py [--claude PATH] [--budget 600]
 
 In one temporary HOME, with the Ollama emulator and the scripted Messages API stand-in on loopback: runs
-`claude -p hello` before our setup, then `ollama-mcp-tray setup --claude-md`, then `claude -p hello` again, and
+`claude -p hello` before our setup, then `ollama-mcp-tray setup --claude-md --kit` (the CLAUDE.md section,
+the skill and the subagent), then `claude -p hello` again, and
 compares the first request Claude Code sends in each. Prints the characters and estimated tokens (chars / 4)
 of our server's instructions, our tool names in the deferred-tool list, the CLAUDE.md section as it arrives,
 and the whole difference between the two requests (which also holds Claude Code's own framing of them).
@@ -23,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from ollama_mcp_tray.server.descriptions import read_model_cache  # noqa: E402
 from ollama_mcp_tray.server.settings import load_settings  # noqa: E402
+from ollama_mcp_tray.tray.clients.adoption_kit import NAME as KIT_NAME  # noqa: E402
 from ollama_mcp_tray.tray.clients.claude_md import section  # noqa: E402
 from tests.claude_session.measure import addition, as_claude_code_reads_it  # noqa: E402
 from tests.claude_session.messages_api import MessagesStandIn  # noqa: E402
-from tests.claude_session.received import ReceivedRequest  # noqa: E402
+from tests.claude_session.received import ReceivedRequest, estimate_tokens  # noqa: E402
 from tests.claude_session.session import ClaudeUser, pinned_claude  # noqa: E402
 from tests.claude_session.turns import say  # noqa: E402
 from tests.ollama_emulator import OllamaEmulator  # noqa: E402
@@ -54,7 +56,7 @@ def main() -> int:
     with OllamaEmulator() as ollama, tempfile.TemporaryDirectory() as tmp:
         user = ClaudeUser.create(Path(tmp), args.claude)
         without = first_request(user)
-        user.setup(ollama.url, "--claude-md")
+        user.setup(ollama.url, "--claude-md", "--kit")
         with_us = first_request(user)
         data = user.home / ".local" / "share" / "ollama-mcp-tray"
         models = read_model_cache(data / "models.json")
@@ -69,6 +71,10 @@ def main() -> int:
     print(f"{'part':<46} {'chars':>7} {'tokens':>7}")
     for name, chars, tokens in added.rows():
         print(f"{name:<46} {chars:>7} {tokens:>7}")
+    listed = [line for line in with_us.all_text().splitlines() if line.startswith(f"- {KIT_NAME}:")]
+    for line in listed:  # the skill's and the subagent's one line each (inside "framing" above)
+        kind = "subagent" if "(Tools:" in line else "skill"
+        print(f"  of which the {kind} listing{'':<{27 - len(kind)}} {len(line):>7} {estimate_tokens(line):>7}")
     verdict = "within" if added.total_tokens <= args.budget else "OVER"
     print(f"budget: {added.total_tokens} of {args.budget} tokens ({verdict})")
     return 0 if added.total_tokens <= args.budget else 1

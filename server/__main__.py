@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     from .stdio_transport import serve_stdio
 
     follow = not os.environ.get("OLLAMA_DEFAULT_MODEL", "").strip()
-    server = build_server(config, paths, config_error=config_error, follow_settings=follow)
+    management = os.environ.get("OLLAMA_MCP_ALLOW_MANAGEMENT") is None  # else the environment decides
+    server = build_server(
+        config, paths, config_error=config_error, follow_settings=follow, follow_management=management
+    )
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(serve_stdio, server)
     log.info("Stopped")

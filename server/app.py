@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.prompts import Prompt
 from mcp_types import ToolAnnotations
 
 from ._version import __version__
@@ -20,12 +21,15 @@ from .material_tools import MATERIAL_TOOLS, build_material_tools
 from .mcp_server import OllamaMCPServer
 from .ollama_client import OllamaClient
 from .paths import AppPaths
-from .tools import ToolContext, build_tools
+from .prompts import PROMPTS
+from .tools import MANAGEMENT, ToolContext, build_tools
 from .usage import UsageLog
 
 log = logging.getLogger(__name__)
 
 REFRESH_TIMEOUT_S = 3.0  # the background model-list refresh at start gives up after this
+MODELS_POLL_S = 30.0  # how often the installed models are looked at again (one small /api/tags request)
+SETTINGS_POLL_S = 1.0  # how often the management switch in the settings file is looked at (one stat call)
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 GENERATING = ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False)
@@ -61,6 +65,7 @@ def build_server(
     config_error: ConfigError | None = None,
     refresh_models: bool = True,
     follow_settings: bool = False,
+    follow_management: bool = False,
 ) -> MCPServer[Any]:
     """Build the MCP server.
 
@@ -72,6 +77,8 @@ def build_server(
         refresh_models: refresh the model names in the descriptions in the background after start.
         follow_settings: the default model comes from the settings file (not the environment), so pick up
             changes to it while running.
+        follow_management: the management switch comes from the settings file too: turning it on or off
+            while running adds or removes the pull/delete tools and tells the client (tools/list_changed).
     """
     client = OllamaClient(config) if config_error is None else None
     cache = paths.model_cache if paths else None
@@ -81,7 +88,8 @@ def build_server(
         usage=UsageLog(paths.usage_file) if paths else None,
         model_cache=cache,
         config_error=config_error,
-        settings_file=paths.settings_file if paths and follow_settings else None,
+        settings_file=paths.settings_file if paths and (follow_settings or follow_management) else None,
+        follow_management=follow_management,
     )
     known = read_model_cache(cache) if cache else []
 
@@ -90,7 +98,9 @@ def build_server(
         try:
             async with anyio.create_task_group() as tg:
                 if refresh_models and client is not None:
-                    tg.start_soon(_refresh_descriptions, server, client, config, cache)
+                    tg.start_soon(_refresh_descriptions, ours, client, config, cache, known)
+                if follow_management and tc.settings_file is not None:
+                    tg.start_soon(_follow_management, ours, tc, every)
                 yield
                 tg.cancel_scope.cancel()
         finally:
@@ -99,10 +109,11 @@ def build_server(
             if tc.usage is not None:
                 tc.usage.close()
 
-    tools = build_tools(tc)
+    every = build_tools(tc, every=True)
+    tools = {short: fn for short, fn in every.items() if short not in MANAGEMENT or tc.management_allowed()}
     material = build_material_tools(tc)
     names = [f"ollama_{short}" for short in [*tools, *material]]
-    server: MCPServer[Any] = OllamaMCPServer(
+    server = ours = OllamaMCPServer(
         name="ollama",
         title="Ollama (local models)",
         version=__version__,
@@ -114,6 +125,8 @@ def build_server(
         server.add_tool(fn, name=f"ollama_{short}", description=description, annotations=ANNOTATIONS[short])
     for short, tool in material.items():
         server.add_tool(tool.fn, name=f"ollama_{short}", description=tool.description, annotations=ANNOTATIONS[short])
+    for name, spec in PROMPTS.items():
+        server.add_prompt(Prompt.from_function(spec.fn, name=name, title=spec.title, description=spec.description))
     return server
 
 
@@ -125,13 +138,42 @@ def set_generation_descriptions(server: MCPServer[Any], models: list[str], defau
             tool.description = describe(short, models, default)
 
 
-async def _refresh_descriptions(server: MCPServer[Any], client: OllamaClient, config: ServerConfig, cache: Any) -> None:
-    with anyio.move_on_after(REFRESH_TIMEOUT_S):
-        try:
-            models = [m.name for m in await client.list_models()]
-        except OllamaError as exc:
-            log.info("Ollama not ready at start (%s); tool descriptions use the cached model list.", exc)
-            return
-        set_generation_descriptions(server, models, config.default_model)
-        if cache is not None:
-            write_model_cache(cache, models)
+async def _refresh_descriptions(
+    server: OllamaMCPServer, client: OllamaClient, config: ServerConfig, cache: Any, known: list[str]
+) -> None:
+    """Name the installed models in the descriptions, at start and then every MODELS_POLL_S; tell the client
+    (tools/list_changed) whenever they differ from what it was last shown."""
+    shown = known
+    while True:
+        models: list[str] | None = None
+        with anyio.move_on_after(REFRESH_TIMEOUT_S):
+            try:
+                models = [m.name for m in await client.list_models()]
+            except OllamaError as exc:
+                log.info("Ollama not reachable (%s); tool descriptions keep the model list they have.", exc)
+        if models is not None and models != shown:
+            set_generation_descriptions(server, models, config.default_model)
+            if cache is not None:
+                write_model_cache(cache, models)
+            shown = models
+            await server.tools_changed()
+        await anyio.sleep(MODELS_POLL_S)
+
+
+async def _follow_management(server: OllamaMCPServer, tc: ToolContext, every: dict[str, Any]) -> None:
+    """Offer or withdraw pull/delete when the management switch in the settings file changes."""
+    offered = tc.management_allowed()
+    while True:
+        await anyio.sleep(SETTINGS_POLL_S)
+        allowed = tc.management_allowed()
+        if allowed == offered:
+            continue
+        offered = allowed
+        for short in MANAGEMENT:
+            name = f"ollama_{short}"
+            if allowed:
+                server.add_tool(every[short], name=name, description=STATIC[short], annotations=ANNOTATIONS[short])
+            elif server._tool_manager.get_tool(name) is not None:
+                server.remove_tool(name)
+        log.info("Model management turned %s: the tool list changed.", "on" if allowed else "off")
+        await server.tools_changed()

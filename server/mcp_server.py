@@ -13,15 +13,25 @@ SDK negotiates) asks for instead:
 
 Tool arguments are validated strictly (see `arguments.py`), and a validation failure reads as plain words.
 The SDK is not patched: this subclass wraps its public methods.
+
+`tools_changed()` sends `notifications/tools/list_changed` to every connected client (handshake era: the SDK
+2.3 sends it on the session; its `listChanged` capability must be declared in the initialize result, which
+the SDK takes from `NotificationOptions`). The sessions are the ones that listed our tools.
 """
 
 from __future__ import annotations
 
+import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.models import InitializationOptions
+from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INTERNAL_ERROR,
@@ -30,15 +40,52 @@ from mcp_types import (
     GetPromptResult,
     Icon,
     InputRequiredResult,
+    ListToolsResult,
+    PaginatedRequestParams,
     ToolAnnotations,
 )
 from pydantic import ValidationError
 
 from .arguments import make_strict, plain_message
 
+log = logging.getLogger(__name__)
+
 
 class OllamaMCPServer(MCPServer[Any]):
-    """MCPServer with spec-conformant errors for unknown tools and prompts, and strict tool arguments."""
+    """MCPServer with spec-conformant errors for unknown tools and prompts, strict tool arguments, and
+    tools/list_changed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One session per connection that listed our tools. The SDK makes a ServerSession per request; any of
+        # them sends notifications on its connection's own channel, and the SDK has no public handle on the
+        # connection, hence the private attribute (checked by the tests that wait for the notification).
+        self._listeners: weakref.WeakKeyDictionary[object, ServerSession] = weakref.WeakKeyDictionary()
+        lowlevel = self._lowlevel_server
+        plain = lowlevel.create_initialization_options
+
+        def with_list_changed(
+            notification_options: NotificationOptions | None = None, *args: Any, **kwargs: Any
+        ) -> InitializationOptions:
+            return plain(notification_options or NotificationOptions(tools_changed=True), *args, **kwargs)
+
+        # Every transport (ours, the SDK's stdio and in-memory ones) asks the low-level server for these.
+        lowlevel.create_initialization_options = with_list_changed  # type: ignore[method-assign]
+
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        self._listeners[getattr(ctx.session, "_connection", ctx.session)] = ctx.session
+        return await super()._handle_list_tools(ctx, params)
+
+    async def tools_changed(self) -> None:
+        """Tell every client that listed our tools to list them again; a gone client is skipped."""
+        for connection, session in list(self._listeners.items()):
+            try:
+                await session.send_tool_list_changed()
+            except Exception as exc:  # noqa: BLE001 - a closed stream must not end the server's task
+                log.debug("tools/list_changed not delivered: %s", exc)
+                self._listeners.pop(connection, None)
 
     def add_tool(
         self,

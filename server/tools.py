@@ -89,14 +89,17 @@ class ToolContext:
     model_cache: Path | None = None
     config_error: ConfigError | None = None
     clock: Callable[[], float] = time.time
-    # The tray may change the default model while Claude Code keeps this server running: when the default
-    # comes from the settings file (not the environment), a changed file is re-read before the next call.
+    # The tray may change the default model (and the management switch) while Claude Code keeps this server
+    # running: when they come from the settings file (not the environment), a changed file is re-read.
     settings_file: Path | None = None
+    follow_management: bool = False  # the management switch follows the settings file too
     _settings_stamp: int | None = None
     _default: str | None = None
+    _management: bool = False
 
     def __post_init__(self) -> None:
         self._default = self.config.default_model
+        self._management = self.config.allow_model_management
         self._settings_stamp = self._stamp()
 
     def _stamp(self) -> int | None:
@@ -107,16 +110,29 @@ class ToolContext:
         except OSError:
             return None
 
+    def _follow(self) -> None:
+        stamp = self._stamp()
+        if self.settings_file is None or stamp == self._settings_stamp:
+            return
+        self._settings_stamp = stamp
+        try:
+            settings = load_settings(self.settings_file)
+        except ConfigError as exc:
+            log.warning("Keeping the default model %s and the management switch: %s", self._default, exc)
+            return
+        self._default = settings.default_model.strip() or None
+        if self.follow_management:
+            self._management = settings.allow_model_management
+
     def default_model(self) -> str | None:
         """The default model, following changes to the settings file."""
-        stamp = self._stamp()
-        if self.settings_file is not None and stamp != self._settings_stamp:
-            self._settings_stamp = stamp
-            try:
-                self._default = load_settings(self.settings_file).default_model.strip() or None
-            except ConfigError as exc:
-                log.warning("Keeping the default model %s: %s", self._default, exc)
+        self._follow()
         return self._default
+
+    def management_allowed(self) -> bool:
+        """The management switch (pull/delete offered), following the settings file when it decides."""
+        self._follow()
+        return self._management
 
     _records: list[UsageRecord] = field(default_factory=list)
 
@@ -309,8 +325,15 @@ def _limit_note(limit: int | None) -> str:
     )
 
 
-def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
-    """The tool functions, closed over the shared context. Keys are names without the `ollama_` prefix."""
+MANAGEMENT = ("pull", "delete")
+"""The tools offered only while the management switch is on."""
+
+
+def build_tools(tc: ToolContext, *, every: bool = False) -> dict[str, Callable[..., Awaitable[Any]]]:
+    """The tool functions, closed over the shared context. Keys are names without the `ollama_` prefix.
+
+    The management tools are included when the switch is on, or always with `every` (the server keeps them
+    at hand to offer when the switch is turned on while it runs)."""
 
     async def generate(
         ctx: Context,
@@ -457,6 +480,7 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
     async def pull(
         ctx: Context, model: Annotated[str, Field(min_length=1, description="The model to download.")]
     ) -> PullResult:
+        _require_management(tc)
         completed = total = 0
         status = ""
         async with tc.call("pull", model):
@@ -473,6 +497,7 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
         return PullResult(model=model, status=status, completed_bytes=completed, total_bytes=total)
 
     async def delete(model: Annotated[str, Field(min_length=1, description="The model to delete.")]) -> DeleteResult:
+        _require_management(tc)
         async with tc.call("delete", model):
             await tc.require_client().delete(model)
         return DeleteResult(model=model, deleted=True)
@@ -485,10 +510,19 @@ def build_tools(tc: ToolContext) -> dict[str, Callable[..., Awaitable[Any]]]:
         "ps": ps,
         "embed": embed,
     }
-    if tc.config.allow_model_management:
+    if every or tc.management_allowed():
         tools["pull"] = pull
         tools["delete"] = delete
     return tools
+
+
+def _require_management(tc: ToolContext) -> None:
+    # A client may still hold a tool list from before the switch was turned off.
+    if not tc.management_allowed():
+        raise ToolError(
+            "Model management is turned off (allow_model_management), so models cannot be pulled or deleted "
+            "from here. Ask the user to run `ollama pull`/`ollama rm` or to turn it on in the tray."
+        )
 
 
 def details_from_show(name: str, data: dict[str, Any]) -> ModelDetails:

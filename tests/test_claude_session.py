@@ -17,6 +17,8 @@ import pytest
 
 from ollama_mcp_tray.server.descriptions import read_model_cache
 from ollama_mcp_tray.server.instructions import server_instructions
+from ollama_mcp_tray.server.material_tools import MATERIAL_TOOLS as MATERIAL
+from ollama_mcp_tray.tray.clients.adoption_kit import NAME as KIT_NAME
 from ollama_mcp_tray.tray.clients.claude_md import section
 from tests.claude_session.measure import addition, as_claude_code_reads_it, our_tool_names
 from tests.claude_session.messages_api import MessagesStandIn
@@ -31,23 +33,9 @@ SERVER = "ollama"
 GENERATE = f"mcp__{SERVER}__ollama_generate"
 CODER = "qwen2.5-coder:3b"
 BUDGET_TOKENS = 600  # everything we add to a session before any call (issue 10)
-MATERIAL_TOOLS = [
-    "ollama_ask_files",
-    "ollama_summarize_files",
-    "ollama_extract_json",
-    "ollama_review_diff",
-    "ollama_label_items",
-    "ollama_digest_log",
-]
-BASE_TOOLS = [
-    "ollama_generate",
-    "ollama_chat",
-    "ollama_embed",
-    "ollama_list_models",
-    "ollama_show",
-    "ollama_ps",
-    *MATERIAL_TOOLS,
-]
+BASE_TOOLS = ["ollama_generate", "ollama_chat", "ollama_embed", "ollama_list_models", "ollama_show", "ollama_ps"]
+MATERIAL_TOOLS = [f"ollama_{t}" for t in MATERIAL]
+ALL_TOOLS = BASE_TOOLS + MATERIAL_TOOLS
 
 
 @pytest.fixture(scope="session", params=["pinned", "latest"])
@@ -82,7 +70,7 @@ def expected_instructions(user: ClaudeUser) -> str:
     """The instructions our server sends in this HOME: the cached model names and the default setup picked."""
     data = user.home / ".local" / "share" / "ollama-mcp-tray"
     settings = json.loads((user.home / ".config" / "ollama-mcp-tray" / "settings.json").read_text(encoding="utf-8"))
-    return server_instructions(BASE_TOOLS, read_model_cache(data / "models.json"), settings["default_model"])
+    return server_instructions(ALL_TOOLS, read_model_cache(data / "models.json"), settings["default_model"])
 
 
 def test_instructions_and_the_claude_md_section_reach_the_first_request_within_the_budget(user, ollama):
@@ -90,10 +78,15 @@ def test_instructions_and_the_claude_md_section_reach_the_first_request_within_t
         user.run("hello", api.url)
     [without] = api.conversation()
 
-    user.setup(ollama.url, "--claude-md")
+    user.setup(ollama.url, "--claude-md", "--kit")
     with MessagesStandIn([say("Hello.")]) as api:
         user.run("hello", api.url)
     [first] = api.conversation()
+    # The skill and the subagent are listed, one line each, with their descriptions.
+    listed = [line for line in first.all_text().splitlines() if line.startswith(f"- {KIT_NAME}:")]
+    assert len(listed) == 2, listed
+    assert any("Delegate mechanical work on local files" in line for line in listed)
+    assert any("All tools except Read, Edit, Write, Bash" in line for line in listed)
 
     instructions = expected_instructions(user)
     assert user.server_instructions(SERVER) == instructions  # what the registered server sends over stdio
@@ -103,7 +96,7 @@ def test_instructions_and_the_claude_md_section_reach_the_first_request_within_t
     assert claude_md.startswith("## Local model usage")
     assert claude_md in first.first_user_text()
     assert "ollama-mcp-tray:begin" not in first.first_user_text()  # Claude Code dropped our markers
-    assert sorted(our_tool_names(first, SERVER)) == sorted(f"mcp__{SERVER}__{t}" for t in BASE_TOOLS)
+    assert sorted(our_tool_names(first, SERVER)) == sorted(f"mcp__{SERVER}__{t}" for t in ALL_TOOLS)
     assert not our_tool_names(without, SERVER) and "MCP Server Instructions" not in without.system_messages()
     # Before any call only names are loaded: no schema of ours is in the tools offered.
     assert not [name for name in first.tool_names if name.startswith(f"mcp__{SERVER}__")]

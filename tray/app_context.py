@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from ollama_mcp_tray.server.config import ServerConfig, resolve_config
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings, load_settings
 
+from .clients.adoption_kit import Kit, KitPaths
 from .clients.base import Machine
 from .clients.catalog import CLIENTS, AnyRegistrar, ClientStatus, client_named, client_status, ordered
 from .clients.claude_code import ClaudeHome
@@ -82,6 +84,11 @@ class AppContext:
     @property
     def machine(self) -> Machine:
         return Machine(self.home, self.env)
+
+    def kit(self) -> Kit:
+        """The adoption kit (skill, subagent, hooks) for this user's Claude Code."""
+        python = self.launch.command if self.launch.args[:1] == ("-I",) else sys.executable
+        return Kit(self.editor, KitPaths(self.claude.config_dir), self.settings.server_name, python)
 
     @property
     def home(self) -> Path:

@@ -45,6 +45,7 @@ from .app_settings import (
     store_key,
 )
 from .clients import claude_md
+from .clients.adoption_kit import DEFAULT_PIECES, Piece
 from .clients.catalog import CLIENT_NAMES, CLIENTS, UnknownClient, client_named, ordered
 from .clients.engine import ClientUnavailable
 from .clients.records import CLAUDE_CODE
@@ -177,6 +178,8 @@ def _configure_setup(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="the server's name in Claude Code (default: ollama)")
     parser.add_argument("--force", action="store_true", help="replace a server of that name that is not ours")
     parser.add_argument("--claude-md", action="store_true", help="add a 'local model usage' section to CLAUDE.md")
+    parser.add_argument("--kit", action="store_true", help="install the Claude Code skill and subagent (see `kit`)")
+    parser.add_argument("--hooks", action="store_true", help="install the prompt-hint and Bash-digest hooks")
 
 
 @command("setup", "one-time setup: check Ollama, pick a model, register in Claude Code, verify", _configure_setup)
@@ -231,6 +234,8 @@ def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.claude_md:
         changed = claude_md.install(ctx.editor, ctx.claude.claude_md, ctx.settings.server_name, model)
         out(f"CLAUDE.md section {'added' if changed else 'already there'}: {ctx.claude.claude_md}")
+    pieces = [*(DEFAULT_PIECES if args.kit else ()), *((Piece.PROMPT_HOOK, Piece.BASH_HOOK) if args.hooks else ())]
+    _install_pieces(ctx, pieces)
     verdict = claude_verdict(ctx, status)
     if verdict is None:
         out("Claude Code's CLI was not found; open Claude Code and run /mcp to see the server.")
@@ -497,6 +502,8 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
         out(f"  key: {'set' if ollama['key_set'] else 'none'}; default model: {ollama['default_model'] or '(none)'}")
         out("  installed: " + (", ".join(m["name"] for m in ollama["models"]) or "(none)"))
         out("  loaded: " + (", ".join(m["name"] for m in ollama["loaded"]) or "(none)"))
+    kit = ", ".join(f"{p['piece']} {'on' if p['installed'] else 'off'}" for p in report["adoption_kit"])
+    out(f"Adoption kit: {kit}")
     out("Registrations:")
     for item in report["registrations"]:
         line = f"  {item['scope']:<8} {item['state']:<13} {item['file']}"
@@ -780,6 +787,42 @@ def _window_command(name: str) -> Callable[[argparse.Namespace, AppContext], int
 
 for _name, _help in _WINDOW_HELP.items():
     command(_name, _help)(_window_command(_name))
+
+
+def _install_pieces(ctx: AppContext, pieces: Sequence[Piece]) -> None:
+    kit = ctx.kit()
+    for piece in pieces:
+        changed = kit.install(piece)
+        out(f"{piece.value} {'installed' if changed else 'already up to date'}: {kit.where(piece)}")
+
+
+def _configure_kit(parser: argparse.ArgumentParser) -> None:
+    for piece in Piece:
+        parser.add_argument(f"--{piece.value}", dest="pieces", action="append_const", const=piece)
+    parser.add_argument("--hooks", dest="hooks_flag", action="store_true", help="both hooks")
+    parser.add_argument("--all", action="store_true", help="every piece")
+    parser.add_argument("--remove", action="store_true", help="remove the pieces named (default: every piece)")
+    parser.epilog = (
+        "pieces: skill (~/.claude/skills/ollama-local/SKILL.md), agent (~/.claude/agents/ollama-local.md), "
+        "prompt-hook and bash-hook (opt-in hooks in ~/.claude/settings.json). Without pieces: skill and agent."
+    )
+
+
+@command("kit", "install (or --remove) the Claude Code skill, subagent and opt-in hooks", _configure_kit)
+def cmd_kit(args: argparse.Namespace, ctx: AppContext) -> int:
+    pieces: list[Piece] = list(dict.fromkeys(args.pieces or []))
+    if args.hooks_flag:
+        pieces += [p for p in (Piece.PROMPT_HOOK, Piece.BASH_HOOK) if p not in pieces]
+    if args.all or (args.remove and not pieces):
+        pieces = list(Piece)
+    if not args.remove:
+        _install_pieces(ctx, pieces or list(DEFAULT_PIECES))
+        return EXIT_OK
+    kit = ctx.kit()
+    for piece in pieces:
+        changed = kit.remove(piece)
+        out(f"{piece.value} {'removed' if changed else 'was not installed'}: {kit.where(piece)}")
+    return EXIT_OK
 
 
 # ---- entry -------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaClient, Ollama
 from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
+from .clients import claude_md
 from .clients.claude_cli import find_claude, mcp_get
 from .clients.records import CLAUDE_CODE
 from .clients.registrar import RegistrationStatus, Scope, State, read_document
@@ -239,6 +240,7 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
     )
     checks.extend(_client_checks(ctx))
     checks.extend(_ollama_checks(ctx))
+    checks.append(_kit_check(ctx))
     if ask_claude:
         for status in statuses:
             if status.state in (State.CURRENT, State.STALE):
@@ -322,6 +324,17 @@ def _ollama_checks(ctx: AppContext) -> list[Check]:
     return checks
 
 
+def _kit_check(ctx: AppContext) -> Check:
+    """Which adoption-kit pieces are installed (informational: none is required)."""
+    try:
+        pieces = {"claude-md": claude_md.is_installed(ctx.claude.claude_md), **ctx.kit().status()}
+    except OSError as exc:
+        return Check("adoption kit", False, str(exc), "Check the permissions of ~/.claude.")
+    on = [name for name, installed in pieces.items() if installed]
+    detail = ("installed: " + ", ".join(on)) if on else "none installed"
+    return Check("adoption kit", True, detail + " (`ollama-mcp-tray kit --help`)")
+
+
 def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
     """Everything `status` shows, JSON-ready. The key is never in it: only whether one is set."""
     report: dict[str, Any] = {}
@@ -343,6 +356,14 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
         report["ollama"] = {"error": str(exc)}
     report["registrations"] = [s.to_json() for s in ctx.registrar().status_all(name)]
     report["clients"] = [c.to_json() for c in ctx.client_statuses()]
+    report["adoption_kit"] = [
+        {
+            "piece": "claude-md",
+            "installed": claude_md.is_installed(ctx.claude.claude_md),
+            "file": str(ctx.claude.claude_md),
+        },
+        *ctx.kit().report(),
+    ]
     usage = usage_today(ctx)
     report["usage_today"] = {
         "calls": usage.calls,

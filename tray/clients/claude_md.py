@@ -16,22 +16,19 @@ _BEGIN_PREFIX = "<!-- ollama-mcp-tray:begin"
 
 
 def section(server_name: str, default_model: str | None) -> str:
-    """The section's text, markers included, without a trailing newline."""
-    # Short on purpose: it reaches every session's first request, beside the server's own instructions (which
-    # name each tool), and everything we add before a call has a budget (bench/bench_adoption.py).
-    model = f" (default `{default_model}`)" if default_model else ""
+    """The section's text, markers included, without a trailing newline.
+
+    Short on purpose: it is in every session, beside the server's instructions (which name the tools)."""
+    prefix = f"mcp__{server_name}__ollama_"
+    model = f" `{default_model}`" if default_model else ""
     return "\n".join(
         [
             BEGIN,
             "## Local model usage",
-            "",
-            f"The `{server_name}` MCP server runs a local model{model} that reads files on this machine itself: "
-            "what it reads never enters your context or leaves the machine.",
-            "- To summarise, question, extract from, review (git diffs) or label files, folders or logs, call its "
-            f"`mcp__{server_name}__ollama_*` tools with the paths instead of reading them yourself; save long command "
-            "output to a file first.",
-            "- Keep planning, edits and final answers yourself and check the lines it cites. If a tool says to do "
-            "the task yourself, do so.",
+            "To summarise, question, extract from, label, review or digest local files, diffs or logs, pass "
+            f"their paths to the local model{model} instead of reading them (they stay out of your context): "
+            f"`{prefix}summarize_files`, `ask_files`, `extract_json`, `label_items`, `review_diff`, `digest_log`. "
+            f"Other drafting: `{prefix}generate`. Check what comes back.",
             END,
         ]
     )

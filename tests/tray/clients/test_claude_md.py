@@ -59,8 +59,8 @@ def test_the_section_leads_with_the_tools_that_read_material_themselves() -> Non
     # The server's instructions name each tool; the section (in every session's first request) only says
     # when to hand material over, and stays short.
     text = section("ollama", None)
-    first_tip = next(line for line in text.splitlines() if line.startswith("- "))
-    for task in ("summarise", "question", "extract", "review", "label"):
-        assert task in first_tip
-    assert "`mcp__ollama__ollama_*` tools with the paths instead of reading them yourself" in first_tip
-    assert len(text) < 700
+    first_tip = next(line for line in text.splitlines() if "summarize_files" in line)
+    assert "mcp__ollama__ollama_summarize_files" in first_tip and "instead of reading them" in first_tip
+    for name in ("ask_files", "extract_json", "review_diff", "label_items", "digest_log"):
+        assert f"`{name}`" in first_tip
+    assert text.index("summarize_files") < text.index("ollama_generate")

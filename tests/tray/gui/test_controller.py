@@ -438,7 +438,7 @@ def test_the_claude_md_rule_is_added_and_removed_leaving_the_users_text(
     tray.wait_menu(lambda: tray.checked("Claude Code", "Add local-model rule"), "the rule item to be checked")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# My rules\n\nBe brief.\n") and claude_md.is_installed(path)
-    assert "`mcp__ollama__ollama_*`" in text
+    assert "mcp__ollama__ollama_summarize_files" in text
 
     click(tray.icon, "Claude Code", "Add local-model rule")
 
@@ -457,7 +457,7 @@ def test_changing_the_default_model_updates_the_claude_md_rule_that_names_it(
 
     click(tray.icon, "Models", "qwen3:4b")
 
-    wait_for(lambda: "(default `qwen3:4b`)" in path.read_text(encoding="utf-8"), 5, "the rule to name qwen3:4b")
+    wait_for(lambda: "local model `qwen3:4b`" in path.read_text(encoding="utf-8"), 5, "the rule to name qwen3:4b")
 
 
 def test_test_connection_shakes_hands_with_the_registered_server_and_reports_the_models(

@@ -1,0 +1,245 @@
+"""The adoption kit: what makes Claude Code reach for the local model without being asked each time.
+
+Pieces (each installed and removed on its own, idempotently, through the careful editor, and marked as ours):
+- `skill`: `~/.claude/skills/ollama-local/SKILL.md` (user scope), when and how to delegate;
+- `agent`: `~/.claude/agents/ollama-local.md`, a subagent for mechanical local work;
+- `prompt-hook`: a `UserPromptSubmit` command hook in `~/.claude/settings.json` (a one-line hint);
+- `bash-hook`: a `PostToolUse` command hook on Bash in the same file (very long output -> a local digest).
+The CLAUDE.md section is `claude_md.py`'s. Whole files of ours carry MARK in their body; a hook of ours is
+recognised by the module its command runs. A file at our path that is not ours is never overwritten.
+
+Facts (Claude Code 2.1.330, read from its binary and checked by tests/test_claude_session.py): skill frontmatter
+takes name, description, when_to_use, allowed-tools, ...; subagent frontmatter name, description, tools,
+disallowedTools (listed in every session as "(Tools: ...)" / "All tools except ...");
+`settings.json` hooks are `{"hooks": {Event: [{"matcher": ..., "hooks": [{"type": "command", ...}]}]}}`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ollama_mcp_tray.server.paths import make_private_dir
+
+from ..configfile.errors import ConfigFileRefused
+from ..configfile.json_document import DocumentError, parse_document, remove_member, set_member
+from ..configfile.safe_edit import SafeEditor
+
+NAME = "ollama-local"
+MARK = "<!-- ollama-mcp-tray: added by Ollama MCP Tray; `ollama-mcp-tray kit --remove` removes it -->"
+PROMPT_HOOK_MODULE = "ollama_mcp_tray.server.hook_prompt"
+BASH_HOOK_MODULE = "ollama_mcp_tray.server.hook_bash"
+BASH_HOOK_TIMEOUT_S = 120
+
+
+class Piece(enum.Enum):
+    SKILL = "skill"
+    AGENT = "agent"
+    PROMPT_HOOK = "prompt-hook"
+    BASH_HOOK = "bash-hook"
+
+
+DEFAULT_PIECES = (Piece.SKILL, Piece.AGENT)
+"""What `kit` installs without naming pieces; the hooks are opt-in."""
+
+
+class NotOurs(ConfigFileRefused):
+    """A file at one of our paths was written by someone else; it was left alone."""
+
+
+def skill_text(server: str) -> str:
+    tool = f"mcp__{server}__ollama_"
+    return "\n".join(
+        [
+            "---",
+            f"name: {NAME}",
+            "description: Delegate mechanical work on local files, diffs and logs (summarise, ask, extract, label, "
+            "review, digest) to the local Ollama model.",
+            "---",
+            MARK,
+            "",
+            "# Delegating to the local model",
+            "",
+            "Use it when the task is mechanical and the material is on disk: summarise a folder, answer a "
+            "question from files, extract fields to JSON, label many items, first-pass review of a diff, find "
+            "the failures in a long log. Pass paths; do not read the files first.",
+            "",
+            f"- `{tool}summarize_files` paths=[...], focus; `{tool}ask_files` question, paths (cites path:line)",
+            f"- `{tool}extract_json` schema, instructions, paths; `{tool}label_items` labels, path|paths|items",
+            f"- `{tool}review_diff` repo, staged or revision; `{tool}digest_log` path (save output first: "
+            "`cmd > /tmp/out.log 2>&1`)",
+            f"- other text work: `{tool}generate` / `{tool}chat`",
+            "",
+            "Keep planning, edits and the final answer yourself. Check cited lines before relying on them. If a "
+            "tool says to do the task yourself (Ollama down, nothing readable), do so.",
+            "",
+        ]
+    )
+
+
+def agent_text(server: str) -> str:
+    # Tools as a deny list: Claude Code lists an agent's allowed tools in every session (names of ours would
+    # cost ~80 tokens), and denying the file readers is what keeps the material out of this agent's context.
+    return "\n".join(
+        [
+            "---",
+            f"name: {NAME}",
+            "description: Mechanical bulk work on local files via the local Ollama model; returns only results.",
+            "disallowedTools: Read, Edit, Write, Bash",
+            "---",
+            MARK,
+            "",
+            f"You hand mechanical work to the local model through the `{server}` MCP tools (mcp__{server}__ollama_*: "
+            "summarize_files, ask_files, extract_json, label_items, review_diff, digest_log) and report only the "
+            "results. Find paths with Glob if needed, never read file contents yourself: pass paths to the "
+            "tools. Return a short answer with the path:line citations the tools give and the model that did "
+            "the work. If a tool fails, say so and stop.",
+            "",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class KitPaths:
+    claude_dir: Path
+
+    @property
+    def skill(self) -> Path:
+        return self.claude_dir / "skills" / NAME / "SKILL.md"
+
+    @property
+    def agent(self) -> Path:
+        return self.claude_dir / "agents" / f"{NAME}.md"
+
+    @property
+    def settings(self) -> Path:
+        return self.claude_dir / "settings.json"
+
+
+def hook_command(python: str, module: str) -> str:
+    """The shell command Claude Code runs for a hook: our interpreter, isolated (no project folder on sys.path)."""
+    return shlex.join([python, "-I", "-m", module])
+
+
+def _is_ours_hook(hook: Any) -> bool:
+    command = hook.get("command") if isinstance(hook, dict) else None
+    return isinstance(command, str) and (PROMPT_HOOK_MODULE in command or BASH_HOOK_MODULE in command)
+
+
+def _hook_entries(piece: Piece, python: str) -> tuple[str, dict[str, Any]]:
+    if piece is Piece.PROMPT_HOOK:
+        hook = {"type": "command", "command": hook_command(python, PROMPT_HOOK_MODULE), "timeout": 10}
+        return "UserPromptSubmit", {"hooks": [hook]}
+    hook = {"type": "command", "command": hook_command(python, BASH_HOOK_MODULE), "timeout": BASH_HOOK_TIMEOUT_S}
+    return "PostToolUse", {"matcher": "Bash", "hooks": [hook]}
+
+
+def _module_of(piece: Piece) -> str:
+    return PROMPT_HOOK_MODULE if piece is Piece.PROMPT_HOOK else BASH_HOOK_MODULE
+
+
+def _without_ours(groups: Any, module: str) -> list[Any]:
+    """The event's matcher groups with our hook (for `module`) taken out; a group left empty goes."""
+    kept: list[Any] = []
+    for group in groups if isinstance(groups, list) else []:
+        hooks = group.get("hooks") if isinstance(group, dict) else None
+        if not isinstance(hooks, list):
+            kept.append(group)
+            continue
+        rest = [h for h in hooks if not (_is_ours_hook(h) and module in str(h.get("command")))]
+        if rest:
+            kept.append({**group, "hooks": rest} if len(rest) != len(hooks) else group)
+    return kept
+
+
+def _edit_hook(text: str | None, piece: Piece, python: str, install: bool) -> str | None:
+    event, entry = _hook_entries(piece, python)
+    current = parse_document(text) if text and text.strip() else {}
+    hooks = current.get("hooks")
+    if hooks is not None and not isinstance(hooks, dict):
+        raise DocumentError("'hooks' is not an object")
+    groups = (hooks or {}).get(event, [])
+    kept = _without_ours(groups, _module_of(piece))
+    wanted = [*kept, entry] if install else kept
+    if wanted == groups:
+        return None
+    base = text if text and text.strip() else "{}\n"
+    if wanted:
+        return set_member(base, ["hooks"], event, wanted)
+    after = remove_member(base, ["hooks"], event)
+    if not parse_document(after).get("hooks"):
+        after = remove_member(after, [], "hooks")
+    return after
+
+
+def _whole_file(text: str | None, content: str, path: Path) -> str | None:
+    if text is not None and MARK not in text:
+        raise NotOurs(
+            f"{path} exists and was not written by Ollama MCP Tray, so it was left alone. Move it away and run "
+            "the command again.",
+            path,
+        )
+    return None if text == content else content
+
+
+@dataclass
+class Kit:
+    editor: SafeEditor
+    paths: KitPaths
+    server: str
+    python: str
+
+    def install(self, piece: Piece) -> bool:
+        """Install (or refresh) `piece`; True when a file changed."""
+        if piece in (Piece.SKILL, Piece.AGENT):
+            path = self.paths.skill if piece is Piece.SKILL else self.paths.agent
+            content = skill_text(self.server) if piece is Piece.SKILL else agent_text(self.server)
+            make_private_dir(path.parent)
+            return self.editor.edit(path, lambda text: _whole_file(text, content, path), new_mode=0o600).changed
+        return self.editor.edit(self.paths.settings, lambda text: _edit_hook(text, piece, self.python, True)).changed
+
+    def remove(self, piece: Piece) -> bool:
+        """Remove `piece` when it is ours; True when a file changed."""
+        if piece in (Piece.SKILL, Piece.AGENT):
+            path = self.paths.skill if piece is Piece.SKILL else self.paths.agent
+            if not self.is_installed(piece):
+                return False
+            path.unlink()
+            if piece is Piece.SKILL:
+                with contextlib.suppress(OSError):  # the user put something else in the folder: it stays
+                    path.parent.rmdir()
+            return True
+        if not self.paths.settings.exists():
+            return False
+        return self.editor.edit(self.paths.settings, lambda text: _edit_hook(text, piece, self.python, False)).changed
+
+    def is_installed(self, piece: Piece) -> bool:
+        if piece in (Piece.SKILL, Piece.AGENT):
+            path = self.paths.skill if piece is Piece.SKILL else self.paths.agent
+            try:
+                return MARK in path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return False
+        try:
+            document = json.loads(self.paths.settings.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        event, _ = _hook_entries(piece, self.python)
+        groups = (document.get("hooks") or {}).get(event, []) if isinstance(document, dict) else []
+        return _without_ours(groups, _module_of(piece)) != groups
+
+    def status(self, pieces: Sequence[Piece] = tuple(Piece)) -> dict[str, bool]:
+        return {piece.value: self.is_installed(piece) for piece in pieces}
+
+    def report(self) -> list[dict[str, Any]]:
+        """Each piece: name, installed, the file it lives in (for `status` and `doctor`)."""
+        return [{"piece": p.value, "installed": self.is_installed(p), "file": str(self.where(p))} for p in Piece]
+
+    def where(self, piece: Piece) -> Path:
+        return {Piece.SKILL: self.paths.skill, Piece.AGENT: self.paths.agent}.get(piece, self.paths.settings)
