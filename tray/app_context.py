@@ -11,7 +11,11 @@ from ollama_mcp_tray.server.config import ServerConfig, resolve_config
 from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings, load_settings
 
+from .clients.base import Machine
+from .clients.catalog import CLIENTS, AnyRegistrar, ClientStatus, client_named, client_status, ordered
 from .clients.claude_code import ClaudeHome
+from .clients.engine import ClientRegistrar
+from .clients.records import CLAUDE_CODE
 from .clients.registrar import Registrar, entry_env
 from .configfile.safe_edit import SafeEditor
 from .launch import ServerLaunch
@@ -59,6 +63,28 @@ class AppContext:
 
     def registrar(self) -> Registrar:
         return Registrar(self.paths, self.claude, self.launch, env=entry_env(self.settings), editor=self.editor)
+
+    def registrar_for(self, client: str = CLAUDE_CODE) -> AnyRegistrar:
+        """The registrar of the client named `client` (raises UnknownClient for a name we do not know)."""
+        if client == CLAUDE_CODE:
+            return self.registrar()
+        return ClientRegistrar(
+            client_named(client),
+            self.paths,
+            self.machine,
+            self.launch,
+            env=entry_env(self.settings),
+            editor=self.editor,
+        )
+
+    def client_statuses(self) -> list[ClientStatus]:
+        """Every client we know, in the CLI's order, with its state now."""
+        name = self.settings.server_name
+        return [client_status(c, self.machine, self.registrar_for(c.name), name) for c in ordered(CLIENTS)]
+
+    @property
+    def machine(self) -> Machine:
+        return Machine(self.home, self.env)
 
     @property
     def home(self) -> Path:

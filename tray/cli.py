@@ -4,7 +4,8 @@ Results go to stdout, diagnostics to stderr; a user error is a message, never a 
 
 Exit codes:
     0  done / every check passed / (status) Ollama answers
-    1  a check failed or a problem was found (doctor, setup's verification, a model that is not installed)
+    1  a check failed or a problem was found (doctor, setup's verification, a model that is not installed, a
+       client that keeps no MCP configuration on this machine)
     2  usage error (unknown command or option, a value a setting does not accept, an empty key)
     3  a config file was refused (does not parse, or unexpected content); it was left untouched
     4  the server name is taken by another MCP server (use --name, or --force to replace it)
@@ -44,6 +45,9 @@ from .app_settings import (
     store_key,
 )
 from .clients import claude_md
+from .clients.catalog import CLIENT_NAMES, CLIENTS, UnknownClient, client_named, ordered
+from .clients.engine import ClientUnavailable
+from .clients.records import CLAUDE_CODE
 from .clients.registrar import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
 from .configfile.errors import ConcurrentEditError, ForeignEntryError
 
@@ -95,15 +99,46 @@ def err(text: str) -> None:
 
 
 # ---- shared arguments ------------------------------------------------------------------------------------
+def _client_arg(parser: argparse.ArgumentParser, default: str | None = CLAUDE_CODE, help: str | None = None) -> None:
+    what = help or "the MCP client (default: claude-code)"
+    names = ", ".join(CLIENT_NAMES)
+    parser.add_argument(
+        "--client", choices=CLIENT_NAMES, default=default, metavar="NAME", help=f"{what}; one of {names}"
+    )
+
+
+def _client(args: argparse.Namespace) -> str:
+    """The client named on the command line (Claude Code when none was).
+
+    Raises:
+        UsageError: a client whose module is not built yet.
+    """
+    name = getattr(args, "client", None) or CLAUDE_CODE
+    try:
+        return client_named(name).name
+    except UnknownClient as exc:
+        raise UsageError(str(exc)) from exc
+
+
 def _target_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scope", choices=[s.value for s in Scope], default="user", help="where (default: user)")
+    _client_arg(parser, None)
+    parser.add_argument(
+        "--scope",
+        choices=[s.value for s in Scope],
+        default="user",
+        help="where (default: user); local is Claude Code's, project where the client has one",
+    )
     parser.add_argument("--project", type=Path, help="the project folder for local/project scope (default: here)")
     parser.add_argument("--name", help="the server's name in Claude Code (default: settings' server_name)")
     parser.add_argument("--force", action="store_true", help="replace or remove a server of that name that is not ours")
 
 
 def _target(args: argparse.Namespace, ctx: AppContext) -> Target:
+    client = client_named(_client(args))
     scope = Scope(args.scope)
+    if scope not in client.scopes:
+        scopes = ", ".join(s.value for s in client.scopes)
+        raise UsageError(f"{client.display} has no {scope.value} scope; its scopes: {scopes}.")
     name = args.name or ctx.settings.server_name
     project = None
     if scope is not Scope.USER:
@@ -115,7 +150,7 @@ def _target(args: argparse.Namespace, ctx: AppContext) -> Target:
             )
     elif args.project is not None:
         raise UsageError("--project goes with --scope local or --scope project.")
-    return Target(scope, name, project)
+    return Target(scope, name, project, client.name)
 
 
 class UsageError(OllamaMcpError):
@@ -127,7 +162,7 @@ def _describe(status: RegistrationStatus) -> str:
     parts = [f"{status.target.scope.value:<8} {status.state.value:<13} {where}"]
     if status.target.scope is Scope.LOCAL:
         parts.append(f"project {status.target.project}")
-    if status.target.scope is Scope.PROJECT:
+    if status.target.scope is Scope.PROJECT and status.approved is not None:
         parts.append("approved" if status.approved else "not approved")
     if status.trusted is not None:
         parts.append("trusted" if status.trusted else "folder not yet trusted in Claude Code")
@@ -252,42 +287,76 @@ def _configure_enable(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@command("enable", "register the server in Claude Code (idempotent)", _configure_enable)
+@command("enable", "register the server in an MCP client (default: Claude Code; idempotent)", _configure_enable)
 def cmd_enable(args: argparse.Namespace, ctx: AppContext) -> int:
     target = _target(args, ctx)
-    if args.approve and target.scope is not Scope.PROJECT:
-        raise UsageError("--approve goes with --scope project.")
-    status = ctx.registrar().enable(target, force=args.force, approve=args.approve)
-    out(f"Enabled: {_describe(status)}")
-    if target.scope is Scope.PROJECT and not status.trusted:
+    if args.approve and (target.scope is not Scope.PROJECT or target.client != CLAUDE_CODE):
+        raise UsageError("--approve goes with --scope project, for Claude Code.")
+    status = ctx.registrar_for(target.client).enable(target, force=args.force, approve=args.approve)
+    out(f"Enabled{_in_client(target)}: {_describe(status)}")
+    if target.client == CLAUDE_CODE and target.scope is Scope.PROJECT and not status.trusted:
         err("Claude Code connects project servers only in a folder you trusted: run `claude` there once and accept.")
+    _say_when_it_applies(target.client)
     return EXIT_OK
+
+
+def _in_client(target: Target) -> str:
+    return "" if target.client == CLAUDE_CODE else f" in {client_named(target.client).display}"
+
+
+def _say_when_it_applies(client: str) -> None:
+    from .clients.base import Applies
+
+    spec = client_named(client)
+    if spec.applies is Applies.RESTART:
+        out(f"Restart {spec.display} to apply the change (it reads its MCP servers when it starts).")
+    elif spec.applies is Applies.REFRESH:
+        out(f"Press refresh in {spec.display}'s MCP panel (or restart {spec.display}) to apply the change.")
 
 
 def _configure_disable(parser: argparse.ArgumentParser) -> None:
     _target_args(parser)
     parser.add_argument(
-        "--all", action="store_true", help="remove every registration of ours, in every scope (before uninstalling)"
+        "--all",
+        action="store_true",
+        help="remove every registration of ours, in every client and scope (before uninstalling); "
+        "with --client, in that client's scopes",
     )
 
 
-@command("disable", "remove the server from Claude Code (idempotent)", _configure_disable)
+@command("disable", "remove the server from an MCP client (default: Claude Code; idempotent)", _configure_disable)
 def cmd_disable(args: argparse.Namespace, ctx: AppContext) -> int:
-    registrar = ctx.registrar()
     if not args.all:
-        status = registrar.disable(_target(args, ctx), force=args.force)
-        out(f"Disabled: {_describe(status)}")
+        target = _target(args, ctx)
+        status = ctx.registrar_for(target.client).disable(target, force=args.force)
+        out(f"Disabled{_in_client(target)}: {_describe(status)}")
+        _say_when_it_applies(target.client)
         return EXIT_OK
     if args.project is not None or args.scope != "user":
         raise UsageError("--all covers every scope and project; leave out --scope and --project.")
-    found = [s for s in registrar.status_all(args.name or ctx.settings.server_name) if s.state.value != "absent"]
+    name = args.name or ctx.settings.server_name
+    clients = [client_named(_client(args))] if args.client else ordered(CLIENTS)
+    found: list[RegistrationStatus] = []
     left = 0
-    for status in found:
-        if status.state.value == "foreign" and not args.force:
-            out(f"Left alone (not ours): {_describe(status)}")
+    for client in clients:
+        registrar = ctx.registrar_for(client.name)
+        try:
+            nothing = client.user_file(ctx.machine) is None and not registrar.records()
+            statuses = [] if nothing else registrar.status_all(name)
+        except ConfigError as exc:
+            if client.name == CLAUDE_CODE or args.client:
+                raise
+            err(f"Skipped {client.display}: {exc}")
             left += 1
             continue
-        out(f"Disabled: {_describe(registrar.disable(status.target, force=args.force))}")
+        for status in (s for s in statuses if s.state is not State.ABSENT):
+            found.append(status)
+            label = _in_client(status.target)
+            if status.state is State.FOREIGN and not args.force:
+                out(f"Left alone{label} (not ours): {_describe(status)}")
+                left += 1
+                continue
+            out(f"Disabled{label}: {_describe(registrar.disable(status.target, force=args.force))}")
     if not found:
         out("No registrations found.")
     return EXIT_PROBLEM if left else EXIT_OK
@@ -338,13 +407,14 @@ def _render_outcome(outcome: RepairOutcome) -> str:
     """One repair, said as what changed (or why nothing did)."""
     kind, status = outcome.kind, outcome.after
     where = _where(status)
+    client = client_named(status.target.client).display
     if kind is RepairKind.UNCHANGED:
-        return f"Up to date ({where}): {_describe(status)}"
+        return f"Up to date ({where}){_in_client(status.target)}: {_describe(status)}"
     if kind is RepairKind.RESTORED:
-        return f"Restored the Claude Code registration ({where}): it had vanished. {_describe(status)}"
+        return f"Restored the {client} registration ({where}): it had vanished. {_describe(status)}"
     if kind is RepairKind.REPOINTED:
         gone = outcome.before.entry.get("command") if isinstance(outcome.before.entry, dict) else None
-        return f"Pointed the Claude Code registration ({where}) at this installation ({gone} no longer exists)."
+        return f"Pointed the {client} registration ({where}) at this installation ({gone} no longer exists)."
     if kind is RepairKind.UPDATED:
         said = []
         if Change.OLLAMA_URL in outcome.changes:
@@ -353,16 +423,31 @@ def _render_outcome(outcome: RepairOutcome) -> str:
             said.append("to start `ollama-mcp-server` from each teammate's PATH (no path of yours in the file)")
         elif Change.LAUNCH in outcome.changes:
             said.append("to start the server isolated from the project folder")
-        line = f"Updated the Claude Code registration ({where}) {' and '.join(said) or 'to the current settings'}."
+        line = f"Updated the {client} registration ({where}) {' and '.join(said) or 'to the current settings'}."
         return f"{line} {_NOT_ON_PATH}" if status.state is State.STALE else line
     if kind is RepairKind.UNRESOLVED:
         return f"Cannot start here ({where}): {_NOT_ON_PATH}"
-    return f"Left alone ({where}): another MCP server uses the name {status.target.name!r}."
+    return f"Left alone ({where}){_in_client(status.target)}: another MCP server uses the name {status.target.name!r}."
 
 
-@command("repair", "restore registrations that vanished, went stale or no longer match the settings")
+def _configure_repair(parser: argparse.ArgumentParser) -> None:
+    _client_arg(parser, None, "repair only this client's registrations (default: every client's)")
+
+
+def repair_all(ctx: AppContext, client: str | None = None) -> list[RepairOutcome]:
+    """Repair what the user enabled in `client`, or in every client that has a record."""
+    names = [client] if client else [c.name for c in ordered(CLIENTS)]
+    results: list[RepairOutcome] = []
+    for name in names:
+        registrar = ctx.registrar_for(name)
+        if name == CLAUDE_CODE or registrar.records():
+            results += registrar.repair()
+    return results
+
+
+@command("repair", "restore registrations that vanished, went stale or no longer match the settings", _configure_repair)
 def cmd_repair(args: argparse.Namespace, ctx: AppContext) -> int:
-    results = ctx.registrar().repair()
+    results = repair_all(ctx, _client(args) if args.client else None)
     if not results:
         out("Nothing to repair: no registrations were enabled through ollama-mcp-tray.")
     for outcome in results:
@@ -413,6 +498,9 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
         if item["scope"] == "project":
             line += ", approved" if item["approved"] else ", not approved"
         out(line)
+    out("Clients:")
+    for item in report["clients"]:
+        out(f"  {_client_line(item)}")
     usage = report["usage_today"]
     speed = usage["median_tokens_per_second"]
     out(
@@ -420,6 +508,23 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
         f"{usage['output_tokens']} output tokens" + (f", median {speed:.1f} tokens/s" if speed else "")
     )
     return code
+
+
+def _client_line(item: dict[str, Any]) -> str:
+    """One client in `status`: its state, where it is on, and when a change applies."""
+    line = f"{item['display']:<15} {item['state']:<13}"
+    where = [
+        r["scope"] if r["scope"] == "user" else f"{r['scope']} {r['project']}"
+        for r in item["registrations"]
+        if r["state"] in (State.CURRENT.value, State.STALE.value)
+    ]
+    if where:
+        line += " " + ", ".join(where)
+    if item["problem"]:
+        line += f" ({item['problem']})"
+    if item["restart_needed"] and item["state"] in ("on", "stale"):
+        line += f" (restart {item['display']} after a change)"
+    return line
 
 
 def _print_check(check: Check) -> None:
@@ -557,7 +662,7 @@ def cmd_config(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.setting == "ollama_url":
         _check_url(ctx, value)
         # Registrations carry a non-default URL in their env; refresh the ones the user enabled.
-        for outcome in ctx.registrar().repair():
+        for outcome in repair_all(ctx):
             if outcome.kind is not RepairKind.UNCHANGED:
                 out(_render_outcome(outcome))
     return EXIT_OK
@@ -660,6 +765,8 @@ def exit_code_for(error: OllamaMcpError) -> int:
         return EXIT_USAGE
     if isinstance(error, ForeignEntryError):
         return EXIT_NAME_TAKEN
+    if isinstance(error, ClientUnavailable):
+        return EXIT_PROBLEM
     if isinstance(error, ConcurrentEditError):
         return EXIT_BUSY
     if isinstance(error, ConfigError):

@@ -24,6 +24,7 @@ from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
 from .clients.claude_cli import find_claude, mcp_get
+from .clients.records import CLAUDE_CODE
 from .clients.registrar import RegistrationStatus, Scope, State, read_document
 from .configfile.errors import ConfigFileRefused
 
@@ -209,6 +210,7 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
             None if shake.ok else "See the server log in `ollama-mcp-tray status` paths; run `ollama-mcp-tray serve`.",
         )
     )
+    checks.extend(_client_checks(ctx))
     checks.extend(_ollama_checks(ctx))
     if ask_claude:
         for status in statuses:
@@ -219,12 +221,36 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
     return checks
 
 
-def _registration_check(status: RegistrationStatus) -> Check:
-    label = f"registration ({_where(status)})"
+def _client_checks(ctx: AppContext) -> list[Check]:
+    """For each other client the user enabled (or that holds our entry): its file parses, and our entry in it."""
+    checks: list[Check] = []
+    for summary in ctx.client_statuses():
+        client = summary.client
+        if client.name == CLAUDE_CODE:
+            continue
+        recorded = set(ctx.registrar_for(client.name).records())
+        if summary.problem is not None:
+            checks.append(
+                Check(f"{client.display} config parses", False, summary.problem, "Fix the file at the line named.")
+            )
+            continue
+        if not recorded and not summary.enabled:
+            continue
+        files = sorted({str(s.file) for s in summary.registrations})
+        checks.append(Check(f"{client.display} config parses", True, ", ".join(files)))
+        for status in summary.registrations:
+            if status.state is State.ABSENT and status.target not in recorded:
+                continue
+            checks.append(_registration_check(status, client.display))
+    return checks
+
+
+def _registration_check(status: RegistrationStatus, client: str | None = None) -> Check:
+    label = f"registration ({_where(status)})" if client is None else f"registration in {client} ({_where(status)})"
     if status.state is State.CURRENT:
         detail = "ours, up to date" if status.up_to_date else "ours, differs from current settings"
         fix = None if status.up_to_date else "Run `ollama-mcp-tray repair` to refresh it."
-        if status.target.scope is Scope.PROJECT and not status.approved:
+        if status.target.scope is Scope.PROJECT and status.approved is False:
             return Check(
                 label, False, detail + "; not approved", "Run `ollama-mcp-tray enable --scope project --approve`."
             )
@@ -243,7 +269,8 @@ def _registration_check(status: RegistrationStatus) -> Check:
             f"another server uses the name {status.target.name!r}",
             "Register ours under another name (--name), or replace it with --force.",
         )
-    return Check(label, False, "absent", "Run `ollama-mcp-tray enable`.")
+    again = "`ollama-mcp-tray repair`" if client is not None else "`ollama-mcp-tray enable`"
+    return Check(label, False, "absent", f"Run {again}.")
 
 
 def _ollama_checks(ctx: AppContext) -> list[Check]:
@@ -288,6 +315,7 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
     except ConfigError as exc:
         report["ollama"] = {"error": str(exc)}
     report["registrations"] = [s.to_json() for s in ctx.registrar().status_all(name)]
+    report["clients"] = [c.to_json() for c in ctx.client_statuses()]
     usage = usage_today(ctx)
     report["usage_today"] = {
         "calls": usage.calls,

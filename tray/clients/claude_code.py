@@ -12,6 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .base import Applies, Client, Machine
+from .records import CLAUDE_CODE, Scope
+
 
 @dataclass(frozen=True)
 class ClaudeHome:
@@ -61,3 +64,26 @@ def choose_project_key(existing: Iterable[str], wanted: str, windows: bool) -> s
         return wanted
     norm = norm_key(wanted, True)
     return next((key for key in existing if norm_key(key, True) == norm), wanted)
+
+
+class ClaudeCodeClient(Client):
+    """Claude Code over the shared seam. Its local scope, project approvals and trust live in its own
+    registrar (registrar.py); this declares what the catalogue, the CLI and the tray need to know."""
+
+    name = CLAUDE_CODE
+    display = "Claude Code"
+    scopes = (Scope.USER, Scope.LOCAL, Scope.PROJECT)
+    applies = Applies.NEW_SESSION
+    programs = ("claude",)
+
+    def user_file(self, machine: Machine) -> Path:
+        return ClaudeHome.from_env(machine.environ, machine.home).config_file
+
+    def project_file(self, project: Path) -> Path:
+        return project / ".mcp.json"
+
+    def installed(self, machine: Machine) -> bool:
+        home = ClaudeHome.from_env(machine.environ, machine.home)
+        # Not "the file's folder exists": ~/.claude.json sits in the home folder itself.
+        found = home.config_dir.is_dir() or home.config_file.is_file()
+        return found or any(machine.on_path(program) for program in self.programs)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ollama_mcp_tray.server.config import normalize_url
-from ollama_mcp_tray.server.paths import AppPaths, make_private_dir
+from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import DEFAULT_OLLAMA_URL, Settings
 
 from ..configfile.errors import ConfigFileRefused, ForeignEntryError
@@ -40,50 +40,23 @@ from ..configfile.json_document import (
     Splice,
     get_value,
     parse_document,
-    render_document,
 )
 from ..configfile.safe_edit import SafeEditor
 from ..launch import SERVER_MODULE, SERVER_SCRIPT, ServerLaunch
 from .claude_code import ClaudeHome, choose_project_key, project_key
 from .claude_code import norm_key as _norm_key
+from .records import CLAUDE_CODE, Created, Record, RecordBook, record_id
+from .records import Scope as Scope
+from .records import State as State
+from .records import Target as Target
 
 PORTABLE_VARIABLE = "OLLAMA_MCP_SERVER"
 PORTABLE_COMMAND = f"${{{PORTABLE_VARIABLE}:-{SERVER_SCRIPT}}}"
 """The project-scope command: `.mcp.json` is committed, so it names no path inside this user's home. Claude Code
 expands `${NAME:-default}` in a command (checked with 2.1.330), so each teammate's `ollama-mcp-server` on PATH
 starts, or the program their OLLAMA_MCP_SERVER names."""
-RECORD_NAME = "registrations.json"
 REUSE_SECONDS = 10.0
 """How long the document of our own last write stays at hand for the next edit of that file."""
-
-
-class Scope(str, Enum):
-    USER = "user"
-    LOCAL = "local"
-    PROJECT = "project"
-
-
-class State(str, Enum):
-    ABSENT = "absent"
-    CURRENT = "ours-current"
-    STALE = "ours-stale"  # ours, but its command no longer exists (a deleted virtualenv, a moved app)
-    FOREIGN = "foreign"  # another server under our name
-
-
-@dataclass(frozen=True)
-class Target:
-    """One place a registration can live. `project` is required for the local and project scopes."""
-
-    scope: Scope
-    name: str
-    project: Path | None = None
-
-    def __post_init__(self) -> None:
-        if self.scope is not Scope.USER and self.project is None:
-            raise ValueError(f"the {self.scope.value} scope needs a project folder")
-
-    def to_json(self) -> dict[str, Any]:
-        return {"scope": self.scope.value, "name": self.name, "project": str(self.project) if self.project else None}
 
 
 @dataclass(frozen=True)
@@ -109,15 +82,6 @@ class RegistrationStatus:
             "trusted": self.trusted,
             "command": self.entry.get("command") if isinstance(self.entry, dict) else None,
         }
-
-
-class Created(Enum):
-    """Something `enable` created for a project registration, so `disable` may remove it once it is empty."""
-
-    MCP_JSON = "mcp.json"  # <project>/.mcp.json
-    CLAUDE_DIR = "claude-dir"  # <project>/.claude/
-    APPROVAL_FILE = "approval-file"  # <project>/.claude/settings.local.json
-    APPROVAL_LIST = "approval-list"  # its `enabledMcpjsonServers`, added to the user's own file
 
 
 EMPTY_MCP_JSON: tuple[dict[str, Any], ...] = ({"mcpServers": {}}, {})
@@ -553,9 +517,9 @@ class Registrar:
             self._wrote(file, edits)
         if target.scope is Scope.PROJECT:
             assert target.project is not None
-            created = self._record_created().get(_record_id(target), frozenset())
+            created = self._record_created().get(record_id(target), frozenset())
             self._withdraw_approval(target, created)
-            if Created.MCP_JSON in created and _remove_if(file, lambda value: value in EMPTY_MCP_JSON):
+            if Created.MCP_JSON in created and remove_if(file, lambda value: value in EMPTY_MCP_JSON):
                 self._written.pop(file, None)
                 seen.append({})
             if Created.CLAUDE_DIR in created:
@@ -572,7 +536,7 @@ class Registrar:
             return
         self._edit_list(approval, APPROVAL_KEY, target.name, add=False, drop_empty=Created.APPROVAL_LIST in created)
         if Created.APPROVAL_FILE in created:
-            _remove_if(approval, lambda value: value in ({APPROVAL_KEY: []}, {}))
+            remove_if(approval, lambda value: value in ({APPROVAL_KEY: []}, {}))
 
     def repair(self) -> list[RepairOutcome]:
         """Bring back every registration the user enabled that vanished, went stale or drifted (an older launch
@@ -589,7 +553,7 @@ class Registrar:
                 # The portable project command, not found here: rewriting it would change nothing.
                 results.append(RepairOutcome(RepairKind.UNRESOLVED, before, before))
             else:
-                after = self.enable(target, approve=approvals.get(_record_id(target), False))
+                after = self.enable(target, approve=approvals.get(record_id(target), False))
                 kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(
                     before.state, RepairKind.UPDATED
                 )
@@ -624,76 +588,38 @@ class Registrar:
 
     # the record of what the user enabled ------------------------------------------------------------------
     @property
+    def book(self) -> RecordBook:
+        return RecordBook(self.paths, self._editor)
+
+    @property
     def record_file(self) -> Path:
-        return self.paths.config_dir / RECORD_NAME
+        return self.book.file
 
     def records(self) -> list[Target]:
-        """The registrations the user enabled through us (and has not disabled)."""
+        """The Claude Code registrations the user enabled through us (and has not disabled)."""
         return [record.target for record in self._read_records()]
 
     def _record_approvals(self) -> dict[str, bool]:
-        return {_record_id(record.target): record.approve for record in self._read_records()}
+        return {record_id(record.target): record.approve for record in self._read_records()}
 
     def _record_created(self) -> dict[str, frozenset[Created]]:
-        return {_record_id(record.target): record.created for record in self._read_records()}
+        return {record_id(record.target): record.created for record in self._read_records()}
 
-    def _read_records(self) -> list[_Record]:
-        try:
-            document = read_document(self.record_file) or {}
-        except ConfigFileRefused:
-            return []  # our own bookkeeping; a broken record only costs repair its memory
-        items = document.get("registrations")
-        result: list[_Record] = []
-        for item in items if isinstance(items, list) else []:
-            try:
-                project = item.get("project")
-                target = Target(Scope(item["scope"]), str(item["name"]), Path(project) if project else None)
-                listed = item.get("created", [])
-                created = frozenset(Created(c) for c in listed) if isinstance(listed, list) else frozenset()
-            except (KeyError, ValueError, TypeError, AttributeError):
-                continue
-            result.append(_Record(target, bool(item.get("approve", False)), created))
-        return result
-
-    def _write_records(self, records: list[_Record]) -> None:
-        content = {"registrations": [record.to_json() for record in records]}
-        make_private_dir(self.record_file.parent, narrow=True)  # our data folder: 0700 whatever the umask
-        self._editor.edit(self.record_file, lambda _text: render_document(content), new_mode=0o600)
+    def _read_records(self) -> list[Record]:
+        return self.book.of(CLAUDE_CODE)
 
     def _remember(self, target: Target, *, approve: bool, created: set[Created]) -> None:
-        records = self._read_records()
-        previous = next((r for r in records if _record_id(r.target) == _record_id(target)), None)
-        kept = [r for r in records if r is not previous]
-        if previous is not None:
-            approve, created = approve or previous.approve, created | previous.created
-        record = _Record(target, approve, frozenset(created))
-        if record != previous:
-            self._write_records([*kept, record])
+        self.book.remember(target, approve=approve, created=frozenset(created))
 
     def _forget(self, target: Target) -> None:
-        records = self._read_records()
-        kept = [r for r in records if _record_id(r.target) != _record_id(target)]
-        if len(kept) != len(records):
-            self._write_records(kept)
+        self.book.forget(target)
 
 
-@dataclass(frozen=True)
-class _Record:
-    """One registration the user enabled through us, with what enabling it created."""
-
-    target: Target
-    approve: bool
-    created: frozenset[Created] = frozenset()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            **self.target.to_json(),
-            "approve": self.approve,
-            "created": sorted(c.value for c in self.created),
-        }
+def _read_json(text: str) -> Any:
+    return parse_document(_empty_as_object(text))
 
 
-def _remove_if(path: Path, empty: Callable[[Any], bool]) -> bool:
+def remove_if(path: Path, empty: Callable[[Any], bool], read: Callable[[str], Any] = _read_json) -> bool:
     """Delete `path` when what it holds at the moment of deletion passes `empty`.
 
     The file is first renamed aside (atomic), so the content judged is exactly the content deleted: a program
@@ -707,8 +633,8 @@ def _remove_if(path: Path, empty: Callable[[Any], bool]) -> bool:
     except OSError:
         return False
     try:
-        value = parse_document(_empty_as_object(parked.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, DocumentError):
+        value = read(parked.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, DocumentError, ConfigFileRefused):
         value = None
     if value is not None and empty(value):
         parked.unlink(missing_ok=True)
@@ -729,11 +655,6 @@ def _remove_empty_folder(folder: Path) -> None:
     """Remove `folder` if it is empty; anything in it (the user's or Claude Code's) keeps it."""
     with contextlib.suppress(OSError):
         folder.rmdir()
-
-
-def _record_id(target: Target) -> str:
-    project = os.path.realpath(target.project) if target.project else ""
-    return f"{target.scope.value}\0{target.name}\0{project}"
 
 
 def _describe(entry: Any) -> str:

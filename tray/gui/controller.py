@@ -36,16 +36,19 @@ from ollama_mcp_tray.server.usage import read_usage, summarize
 from .. import app_settings
 from ..app_context import AppContext
 from ..clients import claude_md
+from ..clients.base import Applies
+from ..clients.catalog import CLIENTS, ClientStatus, client_named, ordered
+from ..clients.records import CLAUDE_CODE
 from ..clients.registrar import RegistrationStatus, Scope, State, Target, expand_variables
 from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
 from . import menu_model as mm
 from .connection_test import run_connection_test
-from .guard import Guard, Repair
+from .guard import Guard, OtherClients, Repair
 from .icon import View
 from .monitor import Monitor, OllamaPoller, PollPolicy, is_down
-from .state import ClaudeState, ProjectRegistration, TrayState
+from .state import ClaudeState, ClientEntry, ProjectRegistration, TrayState
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,13 @@ def claude_state(statuses: list[RegistrationStatus], rule: bool) -> ClaudeState:
         projects=projects,
         claude_md_rule=rule,
         problem=problem,
+    )
+
+
+def client_entry(status: ClientStatus) -> ClientEntry:
+    """What the "Connect to" submenu shows about one client."""
+    return ClientEntry(
+        status.client.name, status.client.display, status.state.value, status.restart_needed, status.problem
     )
 
 
@@ -147,6 +157,10 @@ class Controller:
             on_problem=lambda message: self.post(lambda: self._on_config_problem(message)),
             enabled=settings.guard,
             interval=guard_interval,
+            others=OtherClients(
+                ctx.machine, [(c, ctx.registrar_for(c.name)) for c in ordered(CLIENTS) if c.name != CLAUDE_CODE]
+            ),
+            on_clients=lambda clients: self.post(lambda: self._on_clients(clients)),
         )
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -319,6 +333,9 @@ class Controller:
         claude = claude_state(statuses, rule)
         self._set(claude=dataclasses.replace(claude, problem=claude.problem or problem))
 
+    def _on_clients(self, clients: list[ClientStatus]) -> None:
+        self._set(clients=tuple(client_entry(c) for c in clients))
+
     def _on_repairs(self, repairs: list[Repair]) -> None:
         for repair in repairs:
             self.notify(repair.message)
@@ -356,6 +373,8 @@ class Controller:
             self._work(lambda: self._unload(action.model), "Unloading the model")
         elif isinstance(action, mm.SetUserScope):
             self._work(lambda: self._set_scope(Target(Scope.USER, name), action.enabled), "Changing the registration")
+        elif isinstance(action, mm.SetClient):
+            self._work(lambda: self._set_client(action.client, action.enabled), "Changing the registration")
         elif isinstance(action, mm.EnableProject):
             self._work(lambda: self._enable_project(name), "Enabling for a project")
         elif isinstance(action, mm.RemoveProject):
@@ -437,6 +456,27 @@ class Controller:
                 registrar.disable(target)
         finally:
             self.guard.refresh()
+
+    def _set_client(self, client: str, enabled: bool) -> None:
+        """Connect one client (its user scope), or disconnect it; says when the client must be restarted."""
+        name = self.ctx.settings.server_name
+        if client == CLAUDE_CODE:
+            self._set_scope(Target(Scope.USER, name), enabled)
+            return
+        registrar = self.ctx.registrar_for(client)
+        target = Target(Scope.USER, name, None, client)
+        try:
+            if enabled:
+                registrar.enable(target)
+            else:
+                registrar.disable(target)
+        finally:
+            self.guard.refresh()
+        spec = client_named(client)
+        if spec.applies is Applies.RESTART:
+            done = "connected to" if enabled else "disconnected from"
+            message = f"Ollama is {done} {spec.display}: restart {spec.display} to apply it."
+            self.post(lambda: self.notify(message))
 
     def _enable_project(self, name: str) -> None:
         folder = self.choose_folder()

@@ -14,15 +14,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ollama_mcp_tray.server.errors import OllamaMcpError
 
+from ..clients.base import Client, Machine
+from ..clients.catalog import AnyRegistrar, ClientStatus, client_named, client_status
+from ..clients.claude_code import ClaudeCodeClient
 from ..clients.registrar import Change, Registrar, RegistrationStatus, RepairKind, RepairOutcome, Scope
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OtherClients:
+    """The clients besides Claude Code that the guard looks after: their registrars, and the machine."""
+
+    machine: Machine
+    registrars: Sequence[tuple[Client, AnyRegistrar]]
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,9 @@ class Repair:
     def message(self) -> str:
         target = self.status.target
         where = "all projects" if target.scope is Scope.USER else f"{target.project} ({target.scope.value})"
-        subject = f"The Ollama server's registration in Claude Code for {where}"
+        if target.client != ClaudeCodeClient.name:
+            where = "its user settings" if target.scope is Scope.USER else f"{target.project}"
+        subject = f"The Ollama server's registration in {client_named(target.client).display} for {where}"
         kind = self.outcome.kind
         if kind is RepairKind.RESTORED:
             return f"{subject} was missing; it has been restored."
@@ -75,6 +88,8 @@ class Guard:
         on_problem: receives a message when a file cannot be read or repaired (once per distinct message).
         enabled: whether to repair (False: only report).
         interval: seconds between `stat` checks.
+        others: the other clients to repair (what the user enabled in them) and report.
+        on_clients: receives every client's status (Claude Code's included) whenever the files changed.
     """
 
     def __init__(
@@ -87,8 +102,13 @@ class Guard:
         *,
         enabled: bool = True,
         interval: float = 1.0,
+        others: OtherClients | None = None,
+        on_clients: Callable[[list[ClientStatus]], None] | None = None,
     ) -> None:
         self.registrar = registrar
+        self.others = others
+        self.on_clients = on_clients
+        self._other_files: list[Path] = []
         self.name = name
         self.on_status = on_status
         self.on_repair = on_repair
@@ -131,7 +151,28 @@ class Guard:
                 if target.project is not None
                 for path in (reg.file_for(target), reg.approval_file(target.project))
             ]
-        return [reg.claude.config_file, reg.record_file, Path(reg.launch.command), *self._project_files]
+            self._other_files = self._files_of_others()
+        return [
+            reg.claude.config_file,
+            reg.record_file,
+            Path(reg.launch.command),
+            *self._project_files,
+            *self._other_files,
+        ]
+
+    def _files_of_others(self) -> list[Path]:
+        """Each other client's user file (the menu shows its state) and the files of what the user enabled."""
+        if self.others is None:
+            return []
+        files: list[Path] = []
+        for client, registrar in self.others.registrars:
+            user_file = client.user_file(self.others.machine)
+            files += [user_file] if user_file is not None else []
+            try:
+                files += [registrar.file_for(t) for t in registrar.records() if t.scope is not Scope.USER]
+            except OllamaMcpError as exc:  # a record this machine has no file for
+                log.info("Not watching a registration: %s", exc)
+        return files
 
     def _run(self) -> None:
         while not self._stopping:
@@ -158,12 +199,37 @@ class Guard:
             self._last_key = key
             return
         self._problem(None)
+        repairs += self._repair_others()
         # Re-stat after our own writes, so they do not count as a change next round.
         self._last_key = tuple(_stat_key(p) for p in self._watched())
         if repairs:
             log.warning("Restored registrations: %s", "; ".join(r.message for r in repairs))
             self.on_repair(repairs)
         self.on_status(statuses)
+        if self.on_clients is not None:
+            self.on_clients(self._client_statuses(statuses))
+
+    def _repair_others(self) -> list[Repair]:
+        """Repair what the user enabled in the other clients; one client's broken file spoils only its own."""
+        if self.others is None or not self.enabled:
+            return []
+        repairs: list[Repair] = []
+        for client, registrar in self.others.registrars:
+            try:
+                if registrar.records():
+                    repairs += [Repair(outcome) for outcome in registrar.repair() if outcome.wrote]
+            except OllamaMcpError as exc:
+                log.warning("Could not repair the %s registration: %s", client.display, exc)
+        return repairs
+
+    def _client_statuses(self, claude: list[RegistrationStatus]) -> list[ClientStatus]:
+        if self.others is None:
+            return []
+        claude_code = ClaudeCodeClient()
+        result = [ClientStatus(claude_code, claude_code.installed(self.others.machine), tuple(claude))]
+        for client, registrar in self.others.registrars:
+            result.append(client_status(client, self.others.machine, registrar, self.name))
+        return result
 
     def _problem(self, message: str | None) -> None:
         if message != self._last_problem:

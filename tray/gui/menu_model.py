@@ -15,7 +15,7 @@ from ollama_mcp_tray.server.errors import OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, same_model
 from ollama_mcp_tray.server.units import human_size
 
-from .state import ClaudeState, IconState, TrayState
+from .state import ClaudeState, ClientEntry, IconState, TrayState
 
 TOOLTIP_MAX = 127  # Windows cuts tooltips at 128 characters including the terminator
 
@@ -45,6 +45,14 @@ class UnloadModel:
 
 @dataclass(frozen=True)
 class SetUserScope:
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SetClient:
+    """Register our server in (or remove it from) one MCP client's user scope."""
+
+    client: str
     enabled: bool
 
 
@@ -100,6 +108,7 @@ Action = (
     | SetDefaultModel
     | UnloadModel
     | SetUserScope
+    | SetClient
     | EnableProject
     | RemoveProject
     | CheckConnection
@@ -412,6 +421,39 @@ def _claude_entry(state: TrayState, home: str | None) -> Item:
     return Item(claude_summary(claude), submenu=tuple(entries))
 
 
+def client_label(client: ClientEntry) -> str:
+    """A client's line in "Connect to": its name, and what needs the user's eye.
+
+    >>> client_label(ClientEntry("cursor", "Cursor", "on"))
+    'Cursor'
+    >>> client_label(ClientEntry("claude-desktop", "Claude Desktop", "on", restart_needed=True))
+    'Claude Desktop (restart it to apply a change)'
+    """
+    if client.problem:
+        return f"{client.display}: its config file needs fixing"
+    if client.state == "foreign":
+        return f"{client.display}: another server uses our name"
+    label = client.display
+    if client.state == "stale":
+        label += " (needs repair)"
+    elif client.restart_needed:
+        label += " (restart it to apply a change)"
+    return label
+
+
+def _connect_entry(state: TrayState) -> Item:
+    """The detected clients (installed, or holding our entry), each checked where our server is on."""
+    detected = [c for c in state.clients if c.state != "not-installed" or c.problem]
+    if not detected:
+        return Item("Connect to: no MCP client found")
+    entries: list[Entry] = []
+    for client in detected:
+        usable = client.problem is None and client.state != "foreign"
+        action = SetClient(client.name, not client.enabled) if usable else None
+        entries.append(Item(client_label(client), action, checked=client.enabled))
+    return Item("Connect to", submenu=tuple(entries))
+
+
 def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> Menu:
     """The whole menu for a state. `now` dates the "unloads in" hints; `home` shortens project paths."""
     entries: list[Entry] = [Item("Refresh", Refresh(), default=True, visible=False)]
@@ -420,6 +462,7 @@ def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> M
     entries.append(_models_entry(state, now))
     entries.append(_claude_entry(state, home))
     entries.append(Item(usage_line(state)))
+    entries.append(_connect_entry(state))
     entries.append(SEPARATOR)
     entries.append(Item("Settings…", OpenSettings()))
     if state.autostart_supported:

@@ -45,6 +45,21 @@ class ClaudeState:
 
 
 @dataclass(frozen=True)
+class ClientEntry:
+    """One MCP client in the "Connect to" submenu, as last read from its files."""
+
+    name: str  # the CLI's --client value
+    display: str
+    state: str  # a ClientState value: not-installed, off, on, stale, foreign
+    restart_needed: bool = False  # the client reads its config at launch only
+    problem: str | None = None  # its file could not be read
+
+    @property
+    def enabled(self) -> bool:
+        return self.state in ("on", "stale")
+
+
+@dataclass(frozen=True)
 class TrayState:
     """One snapshot of everything the tray shows.
 
@@ -57,6 +72,7 @@ class TrayState:
     ollama_executable: str | None = None
     default_model: str = ""
     claude: ClaudeState = field(default_factory=ClaudeState)
+    clients: tuple[ClientEntry, ...] = ()  # every client we know, detected or not
     usage_today: UsageSummary | None = None
     autostart: bool = False
     autostart_supported: bool = True

@@ -552,3 +552,58 @@ def test_the_usage_line_starts_afresh_at_each_midnight(ollama: OllamaEmulator, s
         clock.value = dt.datetime(2026, 3, day, 0, 0, 30)
         tray.wait_menu(lambda: tray.has("Today: no calls from Claude Code yet"), "the count to restart at midnight")
         used_now(tray.ctx)
+
+
+# ---- Connect to: the other MCP clients ---------------------------------------------------------------
+
+
+def test_connect_to_a_detected_client_registers_it_and_unchecking_removes_it_keeping_the_rest(
+    ollama: OllamaEmulator, start_tray: TrayFactory
+) -> None:
+    def cursor_installed(ctx: AppContext) -> None:
+        (ctx.home / ".cursor").mkdir()
+        (ctx.home / ".cursor" / "mcp.json").write_text('{\n  "mcpServers": {"git": {"command": "x"}}\n}\n')
+
+    tray = start_tray(ollama.url, before=cursor_installed)
+    config = tray.home / ".cursor" / "mcp.json"
+    original = config.read_bytes()
+    tray.wait_menu(lambda: tray.has("Connect to", "Cursor"), "Cursor to be listed")
+    assert not tray.has("Connect to", "Windsurf")  # not installed: not offered
+    assert not tray.checked("Connect to", "Cursor")
+
+    click(tray.icon, "Connect to", "Cursor")
+
+    tray.wait_menu(lambda: tray.checked("Connect to", "Cursor"), "Cursor to be checked")
+    entry = read_json(config)["mcpServers"]["ollama"]
+    assert entry["command"] == tray.ctx.launch.command and entry["env"] == {"OLLAMA_URL": ollama.url}
+    assert read_json(config)["mcpServers"]["git"] == {"command": "x"}
+
+    click(tray.icon, "Connect to", "Cursor")
+
+    tray.wait_menu(lambda: not tray.checked("Connect to", "Cursor"), "Cursor to be unchecked")
+    assert config.read_bytes() == original
+
+
+def test_the_guard_restores_a_vanished_client_entry_and_claude_desktop_asks_for_a_restart(
+    ollama: OllamaEmulator, start_tray: TrayFactory, tmp_path: Path
+) -> None:
+    from ollama_mcp_tray.tray.clients.claude_desktop import FOLDER_OVERRIDE
+
+    desktop = tmp_path / "Claude"
+    desktop.mkdir()
+    tray = start_tray(ollama.url, env={FOLDER_OVERRIDE: str(desktop)})
+    tray.wait_menu(lambda: tray.has("Connect to", "Claude Desktop"), "Claude Desktop to be listed")
+
+    click(tray.icon, "Connect to", "Claude Desktop")
+
+    message = tray.icon.wait_for_notification(lambda m: "restart" in m)
+    assert message == "Ollama is connected to Claude Desktop: restart Claude Desktop to apply it."
+    config = desktop / "claude_desktop_config.json"
+    config.write_text('{"mcpServers": {}, "theirs": 1}')
+
+    restored = tray.icon.wait_for_notification(lambda m: "was missing" in m)
+
+    assert restored == (
+        "The Ollama server's registration in Claude Desktop for its user settings was missing; it has been restored."
+    )
+    assert read_json(config)["theirs"] == 1 and "ollama" in read_json(config)["mcpServers"]

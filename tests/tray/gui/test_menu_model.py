@@ -252,3 +252,57 @@ def test_sizes_follow_the_servers_one_rule():
     from ollama_mcp_tray.server.units import human_size
 
     assert mm.human_size is human_size
+
+
+# ---- Connect to: every detected MCP client ------------------------------------------------------------
+
+
+def test_connect_to_lists_the_detected_clients_with_check_marks_and_toggles_each() -> None:
+    from ollama_mcp_tray.tray.gui.state import ClientEntry
+
+    clients = (
+        ClientEntry("claude-code", "Claude Code", "on"),
+        ClientEntry("claude-desktop", "Claude Desktop", "off", restart_needed=True),
+        ClientEntry("cursor", "Cursor", "stale"),
+        ClientEntry("windsurf", "Windsurf", "not-installed"),
+    )
+    menu = mm.build_menu(dataclasses.replace(up(), clients=clients), NOW)
+    connect = find(menu, "Connect to")
+    assert connect.submenu is not None
+    shown = items(connect.submenu)
+    assert [i.text for i in shown] == [
+        "Claude Code",
+        "Claude Desktop (restart it to apply a change)",
+        "Cursor (needs repair)",
+    ]
+    assert [i.checked for i in shown] == [True, False, True]
+    assert [i.action for i in shown] == [
+        mm.SetClient("claude-code", False),
+        mm.SetClient("claude-desktop", True),
+        mm.SetClient("cursor", False),
+    ]
+
+
+def test_a_client_whose_file_is_broken_or_holds_another_server_is_shown_but_not_clickable() -> None:
+    from ollama_mcp_tray.tray.gui.state import ClientEntry
+
+    clients = (
+        ClientEntry("cursor", "Cursor", "off", problem="~/.cursor/mcp.json (line 1, column 3) is not valid"),
+        ClientEntry("windsurf", "Windsurf", "foreign"),
+    )
+    connect = find(mm.build_menu(dataclasses.replace(up(), clients=clients), NOW), "Connect to")
+    assert connect.submenu is not None
+    shown = items(connect.submenu)
+    assert [i.text for i in shown] == [
+        "Cursor: its config file needs fixing",
+        "Windsurf: another server uses our name",
+    ]
+    assert all(i.action is None and not i.enabled for i in shown)
+
+
+def test_without_any_detected_client_connect_to_says_so() -> None:
+    from ollama_mcp_tray.tray.gui.state import ClientEntry
+
+    state = dataclasses.replace(up(), clients=(ClientEntry("cursor", "Cursor", "not-installed"),))
+    item = find(mm.build_menu(state, NOW), "Connect to")
+    assert item.text == "Connect to: no MCP client found" and not item.enabled

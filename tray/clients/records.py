@@ -1,0 +1,151 @@
+"""The words every client's registration shares (scopes, states, targets), and the record of what the user
+enabled through us: which client, which scope, and what enabling created, so `repair` knows what a vanished
+registration was and `disable` what it may remove again.
+
+The record is one file for every client. A record written before there were several clients names none: it is
+Claude Code's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from ollama_mcp_tray.server.paths import AppPaths, make_private_dir
+
+from ..configfile.json_document import DocumentError, parse_document, render_document
+from ..configfile.safe_edit import SafeEditor
+
+CLAUDE_CODE = "claude-code"
+RECORD_NAME = "registrations.json"
+
+
+class Scope(str, Enum):
+    USER = "user"
+    LOCAL = "local"  # Claude Code only: one project's entry in the user's own file
+    PROJECT = "project"
+
+
+class State(str, Enum):
+    ABSENT = "absent"
+    CURRENT = "ours-current"
+    STALE = "ours-stale"  # ours, but its command no longer exists (a deleted virtualenv, a moved app)
+    FOREIGN = "foreign"  # another server under our name
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place a registration can live. `project` is required for the local and project scopes."""
+
+    scope: Scope
+    name: str
+    project: Path | None = None
+    client: str = CLAUDE_CODE
+
+    def __post_init__(self) -> None:
+        if self.scope is not Scope.USER and self.project is None:
+            raise ValueError(f"the {self.scope.value} scope needs a project folder")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "scope": self.scope.value,
+            "name": self.name,
+            "project": str(self.project) if self.project else None,
+        }
+
+
+class Created(Enum):
+    """Something `enable` created, so `disable` may remove it again once it holds nothing else."""
+
+    MCP_JSON = "mcp.json"  # Claude Code: <project>/.mcp.json
+    CLAUDE_DIR = "claude-dir"  # Claude Code: <project>/.claude/
+    APPROVAL_FILE = "approval-file"  # Claude Code: <project>/.claude/settings.local.json
+    APPROVAL_LIST = "approval-list"  # Claude Code: its `enabledMcpjsonServers`, added to the user's own file
+    CONFIG_FILE = "config-file"  # another client's config file, which did not exist
+    SERVERS_TABLE = "servers-table"  # the table of servers in another client's file, which did not exist
+
+
+def record_id(target: Target) -> str:
+    project = os.path.realpath(target.project) if target.project else ""
+    return f"{target.client}\0{target.scope.value}\0{target.name}\0{project}"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One registration the user enabled through us, with what enabling it created."""
+
+    target: Target
+    approve: bool = False
+    created: frozenset[Created] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.target.to_json(), "approve": self.approve, "created": sorted(c.value for c in self.created)}
+
+
+@dataclass
+class RecordBook:
+    """Reads and updates the record file through the careful editor; other clients' records are kept as read."""
+
+    paths: AppPaths
+    editor: SafeEditor
+
+    @property
+    def file(self) -> Path:
+        return self.paths.config_dir / RECORD_NAME
+
+    def read(self) -> list[Record]:
+        try:
+            text = self.file.read_text(encoding="utf-8")
+            document = parse_document(text if text.strip() else "{}")
+        except FileNotFoundError:
+            return []
+        except (OSError, UnicodeDecodeError, DocumentError):
+            return []  # our own bookkeeping; a broken record only costs repair its memory
+        items = document.get("registrations")
+        result: list[Record] = []
+        for item in items if isinstance(items, list) else []:
+            try:
+                project = item.get("project")
+                client = item.get("client", CLAUDE_CODE)
+                target = Target(
+                    Scope(item["scope"]), str(item["name"]), Path(project) if project else None, str(client)
+                )
+                listed = item.get("created", [])
+                created = frozenset(Created(c) for c in listed) if isinstance(listed, list) else frozenset()
+            except (KeyError, ValueError, TypeError, AttributeError):
+                continue
+            result.append(Record(target, bool(item.get("approve", False)), created))
+        return result
+
+    def of(self, client: str) -> list[Record]:
+        return [record for record in self.read() if record.target.client == client]
+
+    def find(self, target: Target) -> Record | None:
+        wanted = record_id(target)
+        return next((r for r in self.read() if record_id(r.target) == wanted), None)
+
+    def write(self, records: list[Record]) -> None:
+        content = {"registrations": [record.to_json() for record in records]}
+        make_private_dir(self.file.parent, narrow=True)  # our data folder: 0700 whatever the umask
+        self.editor.edit(self.file, lambda _text: render_document(content), new_mode=0o600)
+
+    def remember(self, target: Target, *, approve: bool = False, created: frozenset[Created] = frozenset()) -> None:
+        """Add (or widen) the record of `target`: what an earlier enable created stays recorded."""
+        records = self.read()
+        previous = next((r for r in records if record_id(r.target) == record_id(target)), None)
+        kept = [r for r in records if r is not previous]
+        if previous is not None:
+            approve, created = approve or previous.approve, created | previous.created
+        record = Record(target, approve, frozenset(created))
+        if record != previous:
+            self.write([*kept, record])
+
+    def forget(self, target: Target) -> None:
+        records = self.read()
+        kept = [r for r in records if record_id(r.target) != record_id(target)]
+        if len(kept) != len(records):
+            self.write(kept)
