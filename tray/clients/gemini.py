@@ -51,6 +51,15 @@ class GeminiCli(SettingsJsonClient):
     folder = ".gemini"
     programs = ("gemini",)
 
+    # Gemini's own default for a session (MCP_DEFAULT_TIMEOUT_MSEC, 10 minutes, for the connection and every
+    # call), written out because `gemini mcp list` otherwise gives a server only 5 s to answer `initialize`,
+    # which our server (Python importing the MCP SDK) misses on a busy machine: the list then says
+    # "Disconnected" for a server that works. Sessions keep the timeout they already had.
+    TIMEOUT_MS: ClassVar[int] = 600_000
+
     def user_file(self, machine: Machine) -> Path:
         # GEMINI_CLI_HOME stands for the home folder: the CLI keeps its `.gemini` inside it.
         return (machine.folder_from("GEMINI_CLI_HOME") or machine.home) / self.folder / "settings.json"
+
+    def build_entry(self, launch: ServerLaunch, env: Mapping[str, str], scope: Scope) -> dict[str, Any]:
+        return {**super().build_entry(launch, env, scope), "timeout": self.TIMEOUT_MS}

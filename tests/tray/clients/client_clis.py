@@ -192,8 +192,8 @@ CODEX = ClientCli(
 CLAUDE = ClientCli("claude", CLAUDE_BIN, ("mcp", "list"), parse_claude, Status.CONNECTED, "20-claude-cli.sh")
 ALL_CLIS = (GEMINI, QWEN, OPENCODE, CODEX, CLAUDE)
 
-# Machine-wide settings that would otherwise come from /etc; each client reads these paths instead. They turn
-# off what could reach the network or slow a listing down (Gemini CLI and Qwen Code share a settings schema).
+# Machine-wide settings that would otherwise come from /etc; Qwen Code reads these paths instead. They turn off
+# what could reach the network or slow a listing down.
 _QUIET_SETTINGS = {
     "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False, "disableAutoUpdate": True},
     "privacy": {"usageStatisticsEnabled": False},
@@ -217,7 +217,9 @@ class ClientHome:
         home = cls(root, project)
         system = root / "system"
         system.mkdir()
-        for name in ("gemini-settings.json", "gemini-defaults.json", "qwen-settings.json", "qwen-defaults.json"):
+        # Gemini CLI skips a machine-wide file whose parent folders others can write (all of /tmp), so its paths
+        # stay empty: they still keep /etc/gemini-cli out. Qwen Code reads its files.
+        for name in ("qwen-settings.json", "qwen-defaults.json"):
             (system / name).write_text(json.dumps(_QUIET_SETTINGS, indent=2) + "\n", encoding="utf-8")
         (system / "opencode").mkdir()
         home.trust_gemini_folder(project)

@@ -113,7 +113,7 @@ ENV = {"OLLAMA_URL": "http://10.0.0.2:11434"}
     ("name", "expected"),
     [
         ("vscode", {"type": "stdio", "command": sys.executable, "args": list(LAUNCH.args), "env": ENV}),
-        ("gemini", {"command": sys.executable, "args": list(LAUNCH.args), "env": ENV}),
+        ("gemini", {"command": sys.executable, "args": list(LAUNCH.args), "env": ENV, "timeout": 600_000}),
         ("qwen", {"command": sys.executable, "args": list(LAUNCH.args), "env": ENV}),
         (
             "opencode",
