@@ -49,7 +49,7 @@ def test_install_and_uninstall_edit_the_file_and_report_whether_it_changed(tmp_p
     assert claude_md.install(editor, path, "ollama", None)
     assert not claude_md.install(editor, path, "ollama", None)
     assert claude_md.is_installed(path)
-    assert "`mcp__ollama__ollama_*`" in path.read_text(encoding="utf-8")
+    assert "mcp__ollama__ollama_summarize_files" in path.read_text(encoding="utf-8")
     assert claude_md.uninstall(editor, path)
     assert path.read_text(encoding="utf-8") == "# My rules\n- be brief\n"
     assert not claude_md.uninstall(editor, path)
