@@ -11,8 +11,6 @@ import json
 from collections.abc import Sequence
 from functools import partial
 
-import jsonschema
-
 from .errors import MaterialError
 from .fitting import FIT_BYTES_PER_TOKEN, fit_tokens
 from .material import SYSTEM, Runner, Task, json_problem, run_all
@@ -68,6 +66,8 @@ async def label_entries(
             answer_tokens=16 + 12 * len(batch),
             format=schema,
         )
+        import jsonschema  # only when labelling: a cost the server's start should not pay
+
         validator = jsonschema.Draft202012Validator(schema)
         problem: str | None = "not tried"
         for attempt in range(2):

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import anyio
-import jsonschema
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult, ListRootsResult, TextContent
 from pydantic import Field
@@ -217,6 +216,8 @@ def build_material_tools(tc: ToolContext) -> dict[str, MaterialTool]:
     ) -> Annotated[CallToolResult, MaterialResult]:
         started = time.perf_counter()
         async with tc.call("extract_json", model or tc.default_model()) as stats:
+            import jsonschema  # only here: it costs the server's start about 0.2 s, and most sessions never extract
+
             try:
                 validator_cls = jsonschema.validators.validator_for(schema)
                 validator_cls.check_schema(schema)
