@@ -387,6 +387,10 @@ def test_an_empty_prompt_loads_the_model_and_keep_alive_zero_unloads_it(ollama: 
 def test_a_prompt_with_keep_alive_zero_generates_then_unloads(ollama: OllamaEmulator) -> None:
     body = call(ollama, "POST", "/api/generate", {"model": "llama3.2", "prompt": "x", "keep_alive": 0}).lines()
     assert body[-1]["done_reason"] == "stop"
+    # Like Ollama's scheduler, the unload follows the reply's last line: the client may see it a moment later.
+    deadline = time.monotonic() + 5
+    while ps_names(ollama) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert ps_names(ollama) == []
 
 
