@@ -87,6 +87,13 @@ def ensure_pyinstaller() -> None:
         )
 
 
+def missing_for_windows() -> list[str]:
+    """What this Python lacks for the frozen app's windows: PyInstaller bundles the Tk and sv_ttk it finds here,
+    and a build without them still succeeds, with windows that cannot open."""
+    # _tkinter, not tkinter: a Python built without Tk's headers still has the tkinter package.
+    return [name for name in ("_tkinter", "sv_ttk") if importlib.util.find_spec(name) is None]
+
+
 def build(dist: Path, work: Path, *, env: dict[str, str] | None = None) -> dict[str, object]:
     """Run PyInstaller on the spec and stamp the result.
 
@@ -142,6 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.if_stale and is_fresh(args.dist):
         say(f"Up to date: {app_folder(args.dist)}")
         return 0
+    missing = missing_for_windows()
+    if missing:
+        sys.stderr.write(
+            f"Warning: this Python lacks {', '.join(missing)}, so the app's windows will not open in this build "
+            "(Debian/Ubuntu: sudo apt install python3-tk; sv_ttk: pip install sv-ttk).\n"
+        )
     try:
         stamp = build(args.dist.resolve(), args.work.resolve(), env=dict(os.environ))
     except subprocess.CalledProcessError as exc:

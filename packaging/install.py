@@ -48,13 +48,17 @@ STEP_TIMEOUT_S = 120
 PYGOBJECT_REQUIREMENTS = ("pygobject<3.51", "pygobject")
 GI_CHECK = "import gi; gi.require_version('Gtk', '3.0'); from gi.repository import Gtk"
 # The windows (welcome, settings, models, usage) use Tk: part of Python on macOS and Windows, a package on Linux.
+# `import tkinter` loads _tkinter, which links libtk: it fails when either the module or the library is missing.
 TK_CHECK = "import tkinter, tkinter.ttk"
+# The distribution's package that gives its own python3 Tk (Arch's python has the module; it needs the library).
 TK_PACKAGES: dict[str, str] = {
     "debian": "sudo apt install python3-tk",
     "fedora": "sudo dnf install python3-tkinter",
     "arch": "sudo pacman -S tk",
     "suse": "sudo zypper install python3-tk",
 }
+# What a Python built from source (pyenv, by hand) needs before its rebuild to get _tkinter.
+TK_HEADERS: dict[str, str] = {"debian": "tk-dev", "fedora": "tk-devel", "arch": "tk", "suse": "tk-devel"}
 
 # What to install when no clickable backend could be set up, by distribution family (os-release ID/ID_LIKE).
 OS_PACKAGES: dict[str, str] = {
@@ -245,6 +249,47 @@ def system_pythons_with_gi(env: Mapping[str, str]) -> list[Path]:
     return found
 
 
+def venv_base_python(layout: Layout, env: Mapping[str, str]) -> Path:
+    """The interpreter the environment was made from (its Tk is the one the windows get)."""
+    code, output = run_quiet([layout.venv_python, "-c", "import sys; print(sys._base_executable)"], env)
+    lines = output.strip().splitlines()
+    return Path(lines[-1]) if code == 0 and lines else layout.venv_python
+
+
+def tk_hint(
+    platform: str,
+    family: str | None,
+    python: Path,
+    version: tuple[int, int] = (sys.version_info[0], sys.version_info[1]),
+) -> str:
+    """What gives `python` Tk, as the command or step to take.
+
+    A distribution's package serves only the distribution's own interpreter (under /usr); a Python built by
+    pyenv or by hand must be rebuilt with Tk's headers. Homebrew ships Tk for its Pythons as a formula of its
+    own, named after the Python version; python.org's installers carry Tk (on Windows an optional part).
+    """
+    minor = f"{version[0]}.{version[1]}"
+    real = os.path.realpath(python)
+    # Another interpreter means another environment: the installer reuses the one it finds, so remove it first.
+    switch = "then remove this environment (--uninstall) and run this installer with {}"
+    if platform.startswith("linux"):
+        package = TK_PACKAGES.get(family or "", TK_PACKAGES["debian"])
+        if not real.startswith("/usr/") or real.startswith("/usr/local/"):
+            headers = TK_HEADERS.get(family or "", TK_HEADERS["debian"])
+            return (
+                f"it is not the system's Python: rebuild it with Tk's headers ({headers}), or run "
+                f"{package}, {switch.format('/usr/bin/python3')}"
+            )
+        return f"run {package} (the windows then work, no reinstall needed)"
+    if platform == "darwin":
+        if "/Cellar/" in real or real.startswith("/opt/homebrew/"):
+            return f"run brew install python-tk@{minor} (the windows then work, no reinstall needed)"
+        return f"install Python from python.org, which includes Tk, {switch.format('that Python')}"
+    if platform == "win32":
+        return "run the python.org installer again, choose Modify and tick 'tcl/tk and IDLE'"
+    return "install Tk for this Python"
+
+
 # ---- install ---------------------------------------------------------------------------------------------
 
 
@@ -360,10 +405,10 @@ def install(
         say(f'    export PATH="{layout.bin_dir}:$PATH"')
     say()
     if gui and not succeeds([layout.venv_python, "-c", TK_CHECK], env):
+        base = venv_base_python(layout, env)
         family = distribution_family() if linux else None
-        hint = TK_PACKAGES.get(family or "", TK_PACKAGES["debian"]) if linux else "Python from python.org (it has Tk)"
-        say(f"  The app's windows need Tk, which this Python lacks: install {hint}. The tray and the")
-        say("  command line work without it.")
+        say(f"  The app's windows need Tk, which {base} lacks: {tk_hint(layout.platform, family, base)}.")
+        say("  The tray and the command line work without it.")
     say("Next:")
     say("  ollama-mcp-tray welcome   # a window that finds Ollama, gets a model and enables Claude Code")
     say("  ollama-mcp-tray setup     # the same on the command line")

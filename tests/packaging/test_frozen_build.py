@@ -6,9 +6,12 @@ sources are unchanged), then drives the real binary as a subprocess against the 
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import anyio
@@ -160,3 +163,66 @@ def test_frozen_tray_docks_and_opens_its_menu(frozen_app: Path, ollama: OllamaEm
         desk.click(icon.center, button=3)
         wait_for(lambda: len(desk.popup_windows()) == 1, 5, "the frozen tray's menu to open")
         assert proc.poll() is None, (tmp_path / "desktop" / "tray.log").read_text(errors="replace")
+
+
+def sun_valley_background() -> tuple[int, int, int]:
+    """The light theme's window background, read from the sv_ttk the build bundles (`-bg "#fafafa"`)."""
+    spec = importlib.util.find_spec("sv_ttk")
+    assert spec is not None and spec.origin is not None
+    light = (Path(spec.origin).parent / "theme" / "light.tcl").read_text(encoding="utf-8")
+    found = re.search(r'-bg\s+"#([0-9a-fA-F]{6})"', light)
+    assert found, "sv_ttk's light theme names no -bg colour"
+    value = found.group(1)
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+def test_frozen_app_carries_tk_and_the_sun_valley_theme(frozen_app: Path) -> None:
+    internal = frozen_app.parent / "_internal"
+    assert (internal / "sv_ttk" / "sv.tcl").is_file()
+    assert (internal / "sv_ttk" / "theme" / "spritesheet_light.png").is_file()
+    assert any(internal.glob("_tcl_data/init.tcl")), "Tcl's script library is missing"
+    assert any(internal.glob("_tk_data/ttk/ttk.tcl")), "Tk's script library (with ttk) is missing"
+
+
+@pytest.mark.desktop
+def test_frozen_app_opens_a_window_in_the_sun_valley_theme(
+    frozen_app: Path, ollama: OllamaEmulator, tmp_path: Path
+) -> None:
+    """The usage window, opened as the tray opens it (`<binary> usage`), lays out its widgets and paints them
+    in the bundled theme: its most common colour is the theme's background, where plain ttk paints white and
+    grey (#d9d9d9). So Tk, ttk and sv_ttk's Tcl files and sprites all load inside the bundle."""
+    if missing_tools():
+        pytest.skip(f"desktop tools missing: {missing_tools()}")
+    home = tmp_path / "home"
+    home.mkdir()
+    layout = tmp_path / "usage-layout.json"
+
+    def widgets() -> dict[str, dict[str, int]]:
+        try:
+            return dict(json.loads(layout.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
+    env = {**user_env(home, ollama), "OLLAMA_MCP_TRAY_WINDOW_LAYOUT": str(layout)}
+    with desktop_session(tmp_path / "desktop", notifications=False) as desk:
+        proc = desk.spawn([str(frozen_app), "usage"], env=env, log_name="usage")
+        log = tmp_path / "desktop" / "usage.log"
+
+        def laid_out() -> dict[str, int] | None:
+            if proc.poll() is not None:
+                pytest.fail(f"the window exited ({proc.returncode}): {log.read_text(errors='replace')}")
+            return widgets().get("table")
+
+        wait_for(laid_out, 30, "the frozen app's usage window to lay out its table")
+        time.sleep(0.5)  # the first paint after the layout
+        shown = widgets().values()
+        box = (
+            min(w["x"] for w in shown),
+            min(w["y"] for w in shown),
+            max(w["x"] + w["width"] for w in shown),
+            max(w["y"] + w["height"] for w in shown),
+        )
+        colours = desk.screenshot(box).convert("RGB").getcolors(maxcolors=1 << 20)
+        assert proc.poll() is None, log.read_text(errors="replace")
+    assert colours is not None
+    assert max(colours)[1] == sun_valley_background(), sorted(colours, reverse=True)[:4]

@@ -125,6 +125,48 @@ def test_output_tells_the_user_what_to_do_next(installed: Installed) -> None:
     assert f'export PATH="{installed.bin_dir}:$PATH"' in installed.output
 
 
+def test_installed_app_carries_its_windows(installed: Installed) -> None:
+    # A regular install holds only the packages pyproject lists; an editable one would hide a missing entry.
+    done = subprocess.run(
+        [str(installed.venv / "bin" / "python"), "-I", "-c", "import ollama_mcp_tray.tray.gui.windows.run, sv_ttk"],
+        env=installed.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_running_the_installer_again_upgrades_in_place_and_keeps_the_registration(installed: Installed) -> None:
+    """An upgrade is the installer run again over the same environment: the registered command (this venv's
+    python with `-I -m`) names no version, so it stays right, and Claude Code's entry is left as it was."""
+    claude_json = installed.home / ".claude.json"
+    with OllamaEmulator(default_models()) as emulator:
+        env = {**installed.env, "OLLAMA_URL": emulator.url}
+        app = str(installed.bin_dir / "ollama-mcp-tray")
+        enabled = subprocess.run([app, "enable"], env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+        before = claude_json.read_bytes()
+        marker = installed.venv / "upgrade-marker"
+        marker.write_text("the same environment\n", encoding="utf-8")
+        again = run_installer(installed.env)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"Reusing the environment in {installed.venv}" in again.stdout
+        assert marker.is_file()
+        status = subprocess.run(
+            [app, "status", "--json"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    marker.unlink()
+    assert claude_json.read_bytes() == before
+    report = json.loads(status.stdout)
+    claude = next(c for c in report["clients"] if c["client"] == "claude-code")
+    assert claude["state"] == "on", status.stdout
+    (entry,) = claude["registrations"]
+    assert (entry["state"], entry["up_to_date"]) == ("ours-current", True)
+    assert entry["command"] == str(installed.venv / "bin" / "python")
+
+
 def test_uninstall_removes_the_app_but_keeps_the_settings(installed: Installed) -> None:
     # Runs last in this module: it takes away what the other tests use.
     settings = installed.home / ".config" / "ollama-mcp-tray" / "settings.json"

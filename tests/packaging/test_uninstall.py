@@ -4,29 +4,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from ollama_mcp_tray.server.paths import APP_NAME, AppPaths
+from tests.installer_script import load_installer
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux folders")
 
 INSTALLER = Path(__file__).resolve().parents[2] / "packaging" / "install.py"
-
-
-def installer_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("install_script", INSTALLER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def user_env(home: Path) -> dict[str, str]:
@@ -108,7 +98,7 @@ def test_the_installers_folders_are_the_apps(tmp_path, monkeypatch, xdg):
         else:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    folders = installer_module().app_folders(tmp_path, env, "linux")
+    folders = load_installer().app_folders(tmp_path, env, "linux")
     app = AppPaths.default()
     assert (folders.config_dir, folders.data_dir, folders.log_dir) == (app.config_dir, app.data_dir, app.log_dir)
     assert os.fspath(folders.log_dir).endswith("/log")
