@@ -32,7 +32,9 @@ def install_hint(platform: str = sys.platform) -> str:
             "(Fedora) or `sudo pacman -S tk` (Arch), then open the window again."
         )
     if platform == "darwin":
-        return "Use the Python from python.org or `brew install python-tk`, which include Tk."
+        # Homebrew's Tk bindings are per Python version; the unversioned alias follows one Python only.
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        return f"Use the Python from python.org, or with Homebrew's Python `brew install python-tk@{version}`."
     return "Reinstall Python from python.org with 'tcl/tk and IDLE' ticked."
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -46,11 +47,39 @@ RECOMMENDED = (
 
 
 def machine_memory() -> int | None:
-    """This machine's physical memory in bytes, where the system says (None on Windows without ctypes)."""
+    """This machine's physical memory in bytes, where the system says (None when it does not)."""
+    if sys.platform == "win32":
+        return _windows_memory()
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _windows_memory() -> int | None:
+    """Windows has no sysconf: GlobalMemoryStatusEx fills a MEMORYSTATUSEX whose ullTotalPhys is the answer."""
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [
+            ("dwLength", ctypes.c_ulong),
+            ("dwMemoryLoad", ctypes.c_ulong),
+            ("ullTotalPhys", ctypes.c_ulonglong),
+            ("ullAvailPhys", ctypes.c_ulonglong),
+            ("ullTotalPageFile", ctypes.c_ulonglong),
+            ("ullAvailPageFile", ctypes.c_ulonglong),
+            ("ullTotalVirtual", ctypes.c_ulonglong),
+            ("ullAvailVirtual", ctypes.c_ulonglong),
+            ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+        ]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    try:
+        ok = ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return None
+    return int(status.ullTotalPhys) if ok else None
 
 
 def fits(model: Recommended, memory: int | None) -> str:
