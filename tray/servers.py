@@ -254,10 +254,6 @@ def add_server(
     return server
 
 
-KEEP = object()
-"""`update_server(key=KEEP)`: leave the stored key as it is (None removes it)."""
-
-
 def update_server(
     paths: AppPaths,
     server_id: str,
@@ -265,9 +261,12 @@ def update_server(
     url: str,
     key_header: str = "",
     auth_scheme: str = "",
-    key: str | None | object = KEEP,
+    key: str | None = None,
+    *,
+    forget_key: bool = False,
 ) -> SavedServer:
-    """Change a saved server. The active one's changes reach what the server reads at once.
+    """Change a saved server. The active one's changes reach what the server reads at once. `key` None keeps
+    the stored key; `forget_key` removes it.
 
     Raises:
         InvalidValue: unknown id or a field the server cannot take (nothing written).
@@ -282,11 +281,12 @@ def update_server(
     servers = tuple(server if s.id == server_id else s for s in book.servers)
     active = server_id == book.active_id
     key_path = paths.key_file if active else stash_file(paths, server_id)
-    new_key = clean_key(key) if isinstance(key, str) and key.strip() else None
-    if active and key is not KEEP:
+    new_key = clean_key(key) if key is not None and key.strip() else None
+    change_key = bool(new_key) or forget_key
+    if active and change_key:
         delete_key(key_path)  # the old key goes before the address changes, as in a switch
     _write(paths, replace(book, servers=servers), _top_level(server) if active else None)
-    if key is not KEEP:
+    if change_key:
         _set_key(key_path, new_key)
     return server
 

@@ -111,7 +111,7 @@ def test_editing_renaming_and_removing(paths: AppPaths) -> None:
     servers.update_server(paths, "gpu-box", "Big GPU", "http://10.0.0.8:8080")
     book = servers.read_book(paths)
     assert book.find("gpu-box").name == "Big GPU" and book.find("gpu-box").url == "http://10.0.0.8:8080"
-    assert servers.key_of(paths, book, "gpu-box") == "one"  # KEEP: the key stays
+    assert servers.key_of(paths, book, "gpu-box") == "one"  # no key given: the key stays
     servers.update_server(paths, "gpu-box", "Big GPU", "http://10.0.0.8:8080", key="two")
     assert servers.key_of(paths, servers.read_book(paths), "gpu-box") == "two"
     with pytest.raises(InvalidValue, match="active server"):
@@ -127,7 +127,7 @@ def test_editing_the_active_server_reaches_what_the_server_reads(paths: AppPaths
     servers.update_server(paths, "this-machine", "Home", "http://127.0.0.1:11999", "X-K", "header", key="k1")
     config = resolve_config({}, paths)
     assert (config.base_url, config.key, config.key_header) == ("http://127.0.0.1:11999", "k1", "X-K")
-    servers.update_server(paths, "this-machine", "Home", "http://127.0.0.1:11999", key=None)
+    servers.update_server(paths, "this-machine", "Home", "http://127.0.0.1:11999", forget_key=True)
     assert resolve_config({}, paths).key is None
 
 
