@@ -65,7 +65,7 @@ class ServersWindow:
                     pady=(4, 0),
                 ),
             )
-        self.table = ttk.Treeview(outer, columns=COLUMNS, height=5, selectmode="browse")
+        self.table = ttk.Treeview(outer, columns=COLUMNS, height=3, selectmode="browse")
         self.table.heading("#0", text="name")
         self.table.column("#0", width=150)
         for column, width in zip(COLUMNS, (260, 110, 60), strict=True):
@@ -101,38 +101,52 @@ class ServersWindow:
             "key": tk.StringVar(),
         }
         self.forget_key = tk.BooleanVar(value=False)
-        rows = (
-            ("name", "Name", ttk.Entry(form, textvariable=self.vars["name"], width=FIELD_WIDTH)),
-            ("url", "Address", ttk.Entry(form, textvariable=self.vars["url"], width=FIELD_WIDTH)),
-            (
-                "auth_scheme",
-                "Send the key as",
-                ttk.Combobox(
-                    form, textvariable=self.vars["auth_scheme"], values=("header", "bearer"), state="readonly"
-                ),
-            ),
-            ("key_header", "Key header", ttk.Entry(form, textvariable=self.vars["key_header"], width=FIELD_WIDTH)),
-            ("key", "Key (for a proxy)", ttk.Entry(form, textvariable=self.vars["key"], show="•", width=FIELD_WIDTH)),
+
+        # Compact: the window fits a 800x600 screen (two fields share a row, the hint shares one with its box).
+        def label(text: str, row: int) -> None:
+            ttk.Label(form, text=text).grid(row=row, column=0, sticky="w", padx=(0, PAD), pady=2)
+
+        label("Name", 0)
+        name.name("field:name", ttk.Entry(form, textvariable=self.vars["name"], width=FIELD_WIDTH)).grid(
+            row=0, column=1, sticky="we", pady=2
         )
-        for index, (field, label, widget) in enumerate(rows):
-            ttk.Label(form, text=label).grid(row=2 * index, column=0, sticky="w", padx=(0, PAD), pady=2)
-            widget.grid(row=2 * index, column=1, sticky="we", pady=2)
-            name.name(f"field:{field}", widget)
+        label("Address", 1)
+        name.name("field:url", ttk.Entry(form, textvariable=self.vars["url"], width=FIELD_WIDTH)).grid(
+            row=1, column=1, sticky="we", pady=2
+        )
         self.url_error = name.name("error:url", ttk.Label(form, text="", wraplength=WRAP - 120))
-        self.url_error.grid(row=3, column=1, sticky="w")
-        self.key_hint = name.name("key_hint", ttk.Label(form, text="", wraplength=WRAP - 120))
-        self.key_hint.grid(row=9, column=1, sticky="w")
-        forget = ttk.Checkbutton(form, text="remove the stored key", variable=self.forget_key)
-        forget.grid(row=10, column=1, sticky="w")
+        self.url_error.grid(row=2, column=1, sticky="w")
+        label("Send the key", 3)
+        how = ttk.Frame(form)
+        how.grid(row=3, column=1, sticky="we", pady=2)
+        scheme = ttk.Combobox(
+            how, textvariable=self.vars["auth_scheme"], values=("header", "bearer"), state="readonly", width=8
+        )
+        scheme.pack(side="left")
+        name.name("field:auth_scheme", scheme)
+        ttk.Label(how, text="in header").pack(side="left", padx=PAD)
+        header = ttk.Entry(how, textvariable=self.vars["key_header"], width=18)
+        header.pack(side="left", fill="x", expand=True)
+        name.name("field:key_header", header)
+        label("Key (for a proxy)", 4)
+        name.name("field:key", ttk.Entry(form, textvariable=self.vars["key"], show="•", width=FIELD_WIDTH)).grid(
+            row=4, column=1, sticky="we", pady=2
+        )
+        hint_row = ttk.Frame(form)
+        hint_row.grid(row=5, column=1, sticky="we")
+        self.key_hint = name.name("key_hint", ttk.Label(hint_row, text=""))
+        self.key_hint.pack(side="left")
+        forget = ttk.Checkbutton(hint_row, text="remove it", variable=self.forget_key)
+        forget.pack(side="right")
         name.name("field:forget_key", forget)
         self.check_line = name.name("check", ttk.Label(form, text="", wraplength=WRAP - 120))
-        self.check_line.grid(row=11, column=1, sticky="w", pady=(4, 0))
+        self.check_line.grid(row=6, column=1, sticky="w", pady=(4, 0))
 
         buttons = ttk.Frame(outer)
         buttons.pack(fill="x", padx=PAD, pady=(PAD, 0))
         name.name("test", ttk.Button(buttons, text="Test", command=self.test)).pack(side="left")
         name.name("save", ttk.Button(buttons, text="Save", command=self.save)).pack(side="left", padx=PAD)
-        ttk.Button(buttons, text="Close", command=self.root.destroy).pack(side="right")
+        name.name("close", ttk.Button(buttons, text="Close", command=self.root.destroy)).pack(side="right")
         self.status = name.name("status", note(outer, "", pady=(PAD, 0)))
 
         self.checker = Debounced(self.root, self.worker, lambda text: self.check_line.configure(text=text))
