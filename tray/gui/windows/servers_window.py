@@ -68,7 +68,7 @@ class ServersWindow:
         self.table = ttk.Treeview(outer, columns=COLUMNS, height=3, selectmode="browse")
         self.table.heading("#0", text="name")
         self.table.column("#0", width=150)
-        for column, width in zip(COLUMNS, (260, 110, 60), strict=True):
+        for column, width in zip(COLUMNS, (230, 140, 60), strict=True):
             self.table.heading(column, text=column)
             self.table.column(column, width=width)
         self.table.pack(fill="x", padx=PAD, pady=(PAD, 0))
@@ -124,8 +124,8 @@ class ServersWindow:
         )
         scheme.pack(side="left")
         name.name("field:auth_scheme", scheme)
-        ttk.Label(how, text="in header").pack(side="left", padx=PAD)
-        header = ttk.Entry(how, textvariable=self.vars["key_header"], width=18)
+        ttk.Label(how, text="header name").pack(side="left", padx=PAD)
+        self.header_entry = header = ttk.Entry(how, textvariable=self.vars["key_header"], width=18)
         header.pack(side="left", fill="x", expand=True)
         name.name("field:key_header", header)
         label("Key (for a proxy)", 4)
@@ -136,7 +136,7 @@ class ServersWindow:
         hint_row.grid(row=5, column=1, sticky="we")
         self.key_hint = name.name("key_hint", ttk.Label(hint_row, text=""))
         self.key_hint.pack(side="left")
-        forget = ttk.Checkbutton(hint_row, text="remove it", variable=self.forget_key)
+        self.forget_box = forget = ttk.Checkbutton(hint_row, text="remove it", variable=self.forget_key)
         forget.pack(side="right")
         name.name("field:forget_key", forget)
         self.check_line = name.name("check", ttk.Label(form, text="", wraplength=WRAP - 120))
@@ -169,7 +169,7 @@ class ServersWindow:
         for server in book.servers:
             key = "stored" if servers.has_key(self.ctx.paths, book, server.id) else "none"
             if key == "stored":
-                key += f" ({'bearer' if server.auth_scheme == 'bearer' else server.key_header})"
+                key += f", {'bearer' if server.auth_scheme == 'bearer' else server.key_header}"
             values = (server.url, key, "✓" if server.id == book.active_id else "")
             self.table.insert("", "end", iid=server.id, text=server.name, values=values)
         chosen = select if select in {s.id for s in book.servers} else book.active_id
@@ -196,6 +196,7 @@ class ServersWindow:
             self.vars[field].set(value)
         self.forget_key.set(False)
         stored = servers.has_key(self.ctx.paths, self.book, server.id)
+        self.forget_box.configure(state="normal" if stored else "disabled")
         self.key_hint.configure(
             text="a key is stored; type a new one to replace it" if stored else "no key stored; leave empty if none"
         )
@@ -209,6 +210,7 @@ class ServersWindow:
             self.vars[field].set(value)
         self.vars["key_header"].set(DEFAULT_KEY_HEADER)
         self.forget_key.set(False)
+        self.forget_box.configure(state="disabled")
         self.key_hint.configure(text="leave empty if the server takes no key")
         self.check_line.configure(text="")
         self.status.configure(text="")
@@ -244,6 +246,8 @@ class ServersWindow:
         )
 
     def _changed(self) -> None:
+        # A bearer key goes in Authorization: the header name then means nothing.
+        self.header_entry.configure(state="disabled" if self.vars["auth_scheme"].get() == "bearer" else "normal")
         if self.vars["url"].get().strip():
             self.test()
 

@@ -106,7 +106,8 @@ class UsageWindow:
         self.table.heading("#0", text="model")
         for column, text in columns:
             self.table.heading(column, text=text)
-            self.table.column(column, width=130 if column == "kept" else 95)
+            self.table.column(column, width=130 if column == "kept" else 85)
+        self.table.column("#0", width=180)
         self.table.pack(fill="x", padx=PAD)
         self.layout.name("table", self.table)
         note(
@@ -125,7 +126,7 @@ class UsageWindow:
             total = total.plus(tally)
         self.totals.configure(
             text=f"{total.calls} local calls · {total.prompt_tokens:,} tokens read · {total.output_tokens:,} written"
-            f" · {total.kept_out_tokens:,} kept out of Claude"
+            f"\n{total.kept_out_tokens:,} kept out of Claude's context by the file tools"
         )
         self.canvas.delete("all")
         peak = max((t.calls for _d, t in series), default=0) or 1
