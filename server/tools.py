@@ -48,6 +48,7 @@ HEARTBEAT_S = 0.5  # progress while the model loads: well inside the "at least o
 TOKEN_REPORT_S = 0.2  # at most this often while tokens stream
 
 Format = Literal["json"] | dict[str, Any]
+FileStamp = tuple[int, int, int]  # inode, mtime_ns, size
 
 
 class ChatMessage(BaseModel):
@@ -99,7 +100,7 @@ class ToolContext:
     key_file: Path | None = None
     resolve: Callable[[], ServerConfig] | None = None
     retired: list[OllamaClient] = field(default_factory=list)  # replaced clients, closed at shutdown
-    _settings_stamp: tuple[int | None, int | None] | None = None
+    _settings_stamp: tuple[FileStamp | None, FileStamp | None] | None = None
     _default: str | None = None
     _management: bool = False
 
@@ -108,10 +109,10 @@ class ToolContext:
         self._management = self.config.allow_model_management
         self._settings_stamp = self._stamp()
 
-    def _stamp(self) -> tuple[int | None, int | None] | None:
+    def _stamp(self) -> tuple[FileStamp | None, FileStamp | None] | None:
         if self.settings_file is None:
             return None
-        return _mtime(self.settings_file), _mtime(self.key_file) if self.key_file is not None else None
+        return _file_stamp(self.settings_file), _file_stamp(self.key_file) if self.key_file is not None else None
 
     def _follow(self) -> None:
         stamp = self._stamp()
@@ -217,11 +218,14 @@ class ToolContext:
                 )
 
 
-def _mtime(path: Path) -> int | None:
+def _file_stamp(path: Path) -> FileStamp | None:
+    """What tells a rewritten file from the one read before: the writers replace files whole (a new inode), and
+    the inode and size catch a rewrite within the file system's timestamp granularity."""
     try:
-        return path.stat().st_mtime_ns
+        st = path.stat()
     except OSError:
         return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _connection(config: ServerConfig) -> tuple[object, ...]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from ollama_mcp_tray.server.config import ServerConfig
+from ollama_mcp_tray.server.config import ServerConfig, parse_host
 from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
@@ -93,6 +93,14 @@ def client_entry(status: ClientStatus) -> ClientEntry:
 
 def _midnight(now: dt.datetime) -> float:
     return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def _normal_url(url: str) -> str:
+    """An address as the server resolves it, so a hand-written one ('localhost') matches the one in effect."""
+    try:
+        return parse_host(url)
+    except ConfigError:
+        return url
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -588,7 +596,7 @@ class Controller:
         except ConfigError as exc:
             log.warning("The saved servers cannot be read: %s", exc)
             return ()
-        return tuple(ServerChoice(s.id, s.name, s.url, s.id == book.active_id) for s in book.servers)
+        return tuple(ServerChoice(s.id, s.name, _normal_url(s.url), s.id == book.active_id) for s in book.servers)
 
     def _use_server(self, server_id: str) -> None:
         """Switch the active server (worker thread); the tray's own look at the files then follows it at once."""
