@@ -149,3 +149,14 @@ def test_an_active_id_that_names_no_entry_falls_back_to_what_the_server_reads() 
         }
     )
     assert [s.id for s in book.servers] == ["10-0-0-7", "a"] and book.active.url == "http://10.0.0.7:8080"
+
+
+def test_the_examples_in_the_docstrings_hold() -> None:
+    import doctest
+
+    from ollama_mcp_tray.tray.gui import menu_model
+    from ollama_mcp_tray.tray.gui.windows import settings_window
+
+    for module in (servers, menu_model, settings_window):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__
