@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Take the README's screenshots of the app's windows: welcome, settings, models, usage.
+"""Take the README's screenshots of the app's windows: welcome, settings, models, usage, servers.
 
     python packaging/window_screenshots.py [--out assets]
 
@@ -13,6 +13,7 @@ Exit codes: 0 saved, 1 a step failed (the message says which).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -28,17 +29,29 @@ from ollama_mcp_tray.server.usage import UsageRecord, append_usage  # noqa: E402
 from tests.desktop_session import DesktopSession, desktop_session, missing_tools, wait_for  # noqa: E402
 from tests.ollama_emulator import OllamaEmulator, default_models  # noqa: E402
 
-WINDOWS = ("welcome", "settings", "models", "usage")
+WINDOWS = ("welcome", "settings", "models", "usage", "servers")
 
 
 def say(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def prepare_home(home: Path, url: str) -> dict[str, str]:
+def prepare_home(home: Path, url: str, gpu_url: str | None = None) -> dict[str, str]:
     config = home / ".config" / "ollama-mcp-tray"
     config.mkdir(parents=True, mode=0o700)
-    (config / "settings.json").write_text(json.dumps({"ollama_url": url}), encoding="utf-8")
+    settings: dict[str, object] = {"ollama_url": url}
+    if gpu_url:
+        # Two saved servers for the servers window: this machine (active) and a GPU box behind a proxy.
+        settings["servers"] = [
+            {"id": "this-machine", "name": "This machine", "url": url},
+            {"id": "gpu-box", "name": "GPU box", "url": gpu_url, "auth_scheme": "bearer"},
+        ]
+        settings["active_server"] = "this-machine"
+        key = config / "servers" / "gpu-box.key"
+        key.parent.mkdir(mode=0o700)
+        key.write_text("screenshot-key\n", encoding="utf-8")
+        key.chmod(0o600)
+    (config / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     usage = home / ".local" / "share" / "ollama-mcp-tray" / "usage.jsonl"
     now = time.time()
     for day in range(7):
@@ -46,6 +59,10 @@ def prepare_home(home: Path, url: str) -> dict[str, str]:
             model = "qwen2.5-coder:3b" if call % 3 else "llama3.2:latest"
             record = UsageRecord(now - day * 86400 - call * 60, "generate", model, "ok", 1200 + 300 * call, 180)
             append_usage(usage, record)
+        # A file tool's call: the local model read the files, Claude got the summary (kept out: the rest).
+        kept = 12_000 + 4_000 * day
+        record = UsageRecord(now - day * 86400 - 900, "summarize_files", "qwen2.5-coder:3b", "ok", kept, 400)
+        append_usage(usage, dataclasses.replace(record, kept_out_tokens=kept - 400))
     return {
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
@@ -80,6 +97,7 @@ TITLES = {
     "settings": "Ollama MCP Tray: settings",
     "models": "Ollama MCP Tray: models",
     "usage": "Ollama MCP Tray: usage",
+    "servers": "Ollama MCP Tray: servers",
 }
 
 
@@ -95,8 +113,10 @@ def main() -> int:
         tempfile.TemporaryDirectory() as tmp,
         OllamaEmulator(default_models()) as ollama,
         OllamaEmulator([]) as empty,
+        OllamaEmulator(default_models()) as gpu,
     ):
-        env = prepare_home(Path(tmp) / "home", ollama.url)
+        gpu.faults.update(require_key="screenshot-key", accept_bearer=True)
+        env = prepare_home(Path(tmp) / "home", ollama.url, gpu.url)
         load_model(ollama.url, "qwen2.5-coder:3b")  # so the models window shows one in memory
         with desktop_session(Path(tmp) / "desktop", notifications=False) as desk:
             for name in WINDOWS:

@@ -50,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     follow = not os.environ.get("OLLAMA_DEFAULT_MODEL", "").strip()
     management = os.environ.get("OLLAMA_MCP_ALLOW_MANAGEMENT") is None  # else the environment decides
     server = build_server(
-        config, paths, config_error=config_error, follow_settings=follow, follow_management=management
+        config,
+        paths,
+        config_error=config_error,
+        follow_settings=follow,
+        follow_management=management,
+        follow_connection=config_error is None,  # the tray's Server menu switches Ollama under a running session
     )
     with contextlib.suppress(KeyboardInterrupt):
         anyio.run(serve_stdio, server)

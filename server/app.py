@@ -13,7 +13,7 @@ from mcp.server.mcpserver.prompts import Prompt
 from mcp_types import ToolAnnotations
 
 from ._version import __version__
-from .config import ServerConfig
+from .config import ServerConfig, resolve_config
 from .descriptions import STATIC, generation_description, read_model_cache, write_model_cache
 from .errors import ConfigError, OllamaError
 from .instructions import server_instructions
@@ -66,6 +66,7 @@ def build_server(
     refresh_models: bool = True,
     follow_settings: bool = False,
     follow_management: bool = False,
+    follow_connection: bool = False,
 ) -> MCPServer[Any]:
     """Build the MCP server.
 
@@ -79,6 +80,8 @@ def build_server(
             changes to it while running.
         follow_management: the management switch comes from the settings file too: turning it on or off
             while running adds or removes the pull/delete tools and tells the client (tools/list_changed).
+        follow_connection: the address and key follow the settings and key files while running (the tray's
+            Server menu switches Ollama); the environment still wins where it sets them.
     """
     client = OllamaClient(config) if config_error is None else None
     cache = paths.model_cache if paths else None
@@ -88,8 +91,12 @@ def build_server(
         usage=UsageLog(paths.usage_file) if paths else None,
         model_cache=cache,
         config_error=config_error,
-        settings_file=paths.settings_file if paths and (follow_settings or follow_management) else None,
+        settings_file=paths.settings_file
+        if paths and (follow_settings or follow_management or follow_connection)
+        else None,
         follow_management=follow_management,
+        key_file=paths.key_file if paths and follow_connection else None,
+        resolve=(lambda: resolve_config(paths=paths)) if paths and follow_connection and client else None,
     )
     known = read_model_cache(cache) if cache else []
 
@@ -98,14 +105,15 @@ def build_server(
         try:
             async with anyio.create_task_group() as tg:
                 if refresh_models and client is not None:
-                    tg.start_soon(_refresh_descriptions, ours, client, config, cache, known)
+                    tg.start_soon(_refresh_descriptions, ours, tc, cache, known)
                 if follow_management and tc.settings_file is not None:
                     tg.start_soon(_follow_management, ours, tc, every)
                 yield
                 tg.cancel_scope.cancel()
         finally:
-            if client is not None:
-                await client.aclose()
+            for used in [*tc.retired, tc.client]:
+                if used is not None:
+                    await used.aclose()
             if tc.usage is not None:
                 tc.usage.close()
 
@@ -138,21 +146,20 @@ def set_generation_descriptions(server: MCPServer[Any], models: list[str], defau
             tool.description = describe(short, models, default)
 
 
-async def _refresh_descriptions(
-    server: OllamaMCPServer, client: OllamaClient, config: ServerConfig, cache: Any, known: list[str]
-) -> None:
+async def _refresh_descriptions(server: OllamaMCPServer, tc: ToolContext, cache: Any, known: list[str]) -> None:
     """Name the installed models in the descriptions, at start and then every MODELS_POLL_S; tell the client
-    (tools/list_changed) whenever they differ from what it was last shown."""
+    (tools/list_changed) whenever they differ from what it was last shown. The client is asked for each round:
+    a switch of server (see ToolContext) lists the new one's models."""
     shown = known
     while True:
         models: list[str] | None = None
         with anyio.move_on_after(REFRESH_TIMEOUT_S):
             try:
-                models = [m.name for m in await client.list_models()]
+                models = [m.name for m in await tc.require_client().list_models()]
             except OllamaError as exc:
                 log.info("Ollama not reachable (%s); tool descriptions keep the model list they have.", exc)
         if models is not None and models != shown:
-            set_generation_descriptions(server, models, config.default_model)
+            set_generation_descriptions(server, models, tc.config.default_model)
             if cache is not None:
                 write_model_cache(cache, models)
             shown = models

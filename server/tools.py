@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,6 +48,7 @@ HEARTBEAT_S = 0.5  # progress while the model loads: well inside the "at least o
 TOKEN_REPORT_S = 0.2  # at most this often while tokens stream
 
 Format = Literal["json"] | dict[str, Any]
+FileStamp = tuple[int, int, int]  # inode, mtime_ns, size
 
 
 class ChatMessage(BaseModel):
@@ -93,7 +94,13 @@ class ToolContext:
     # running: when they come from the settings file (not the environment), a changed file is re-read.
     settings_file: Path | None = None
     follow_management: bool = False  # the management switch follows the settings file too
-    _settings_stamp: int | None = None
+    # With `resolve`, the connection (address, key, how the key is sent, timeouts) follows the settings file and
+    # the key file too: the tray's Server menu switches Ollama under a Claude Code session that keeps running.
+    # `resolve` is the server's own resolution (the environment still wins over the files).
+    key_file: Path | None = None
+    resolve: Callable[[], ServerConfig] | None = None
+    retired: list[OllamaClient] = field(default_factory=list)  # replaced clients, closed at shutdown
+    _settings_stamp: tuple[FileStamp | None, FileStamp | None] | None = None
     _default: str | None = None
     _management: bool = False
 
@@ -102,13 +109,10 @@ class ToolContext:
         self._management = self.config.allow_model_management
         self._settings_stamp = self._stamp()
 
-    def _stamp(self) -> int | None:
+    def _stamp(self) -> tuple[FileStamp | None, FileStamp | None] | None:
         if self.settings_file is None:
             return None
-        try:
-            return self.settings_file.stat().st_mtime_ns
-        except OSError:
-            return None
+        return _file_stamp(self.settings_file), _file_stamp(self.key_file) if self.key_file is not None else None
 
     def _follow(self) -> None:
         stamp = self._stamp()
@@ -123,6 +127,30 @@ class ToolContext:
         self._default = settings.default_model.strip() or None
         if self.follow_management:
             self._management = settings.allow_model_management
+        if self.resolve is not None:
+            self._follow_connection(self.resolve)
+
+    def _follow_connection(self, resolve: Callable[[], ServerConfig]) -> None:
+        """Talk to the Ollama the files name now, if that changed; calls in flight finish on the old client."""
+        try:
+            fresh = resolve()
+        except ConfigError as exc:
+            log.warning("Keeping the connection to %s: %s", self.config.base_url, exc)
+            return
+        if _connection(fresh) == _connection(self.config) or self.client is None:
+            return
+        self.config = replace(
+            self.config,
+            base_url=fresh.base_url,
+            key=fresh.key,
+            key_header=fresh.key_header,
+            auth_scheme=fresh.auth_scheme,
+            ca_file=fresh.ca_file,
+            timeouts=fresh.timeouts,
+        )
+        self.retired.append(self.client)
+        self.client = OllamaClient(self.config)
+        log.info("The settings changed: Ollama at %s from now on.", self.config.base_url)
 
     def default_model(self) -> str | None:
         """The default model, following changes to the settings file."""
@@ -137,6 +165,8 @@ class ToolContext:
     _records: list[UsageRecord] = field(default_factory=list)
 
     def require_client(self) -> OllamaClient:
+        if self.resolve is not None:
+            self._follow()
         if self.config_error is not None or self.client is None:
             raise ToolError(str(self.config_error or "The server is not configured."))
         return self.client
@@ -186,6 +216,21 @@ class ToolContext:
                         kept_out_tokens=int(stats.get("kept_out_tokens", 0)),
                     ),
                 )
+
+
+def _file_stamp(path: Path) -> FileStamp | None:
+    """What tells a rewritten file from the one read before: the writers replace files whole (a new inode), and
+    the inode and size catch a rewrite within the file system's timestamp granularity."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _connection(config: ServerConfig) -> tuple[object, ...]:
+    """What a client is built from: a change in any of these needs a new client."""
+    return config.base_url, config.key, config.key_header, config.auth_scheme, config.ca_file, config.timeouts
 
 
 def _ms(value: Any) -> float:

@@ -768,6 +768,7 @@ _WINDOW_HELP = {
     "settings": "open the settings window (every setting, checked as you type)",
     "models": "open the models window: installed and loaded models; pull, delete, unload",
     "usage": "open the usage window: local calls and tokens over the last 7 and 30 days",
+    "servers": "open the servers window: saved Ollama servers (this machine, a remote one); add, test, switch",
 }
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from ollama_mcp_tray.server.config import ServerConfig
+from ollama_mcp_tray.server.config import ServerConfig, parse_host
 from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
@@ -33,7 +33,7 @@ from ollama_mcp_tray.server.paths import make_private_dir, open_private
 from ollama_mcp_tray.server.settings import Settings, load_settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
-from .. import app_settings
+from .. import app_settings, servers
 from ..app_context import AppContext
 from ..clients import claude_md
 from ..clients.base import Applies
@@ -50,7 +50,7 @@ from .connection_test import run_connection_test
 from .guard import Guard, OtherClients, Repair
 from .icon import View
 from .monitor import Monitor, OllamaPoller, PollPolicy, is_down
-from .state import ClaudeState, ClientEntry, ProjectRegistration, TrayState
+from .state import ClaudeState, ClientEntry, ProjectRegistration, ServerChoice, TrayState
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,14 @@ def client_entry(status: ClientStatus) -> ClientEntry:
 
 def _midnight(now: dt.datetime) -> float:
     return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def _normal_url(url: str) -> str:
+    """An address as the server resolves it, so a hand-written one ('localhost') matches the one in effect."""
+    try:
+        return parse_host(url)
+    except ConfigError:
+        return url
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -149,6 +157,7 @@ class Controller:
             default_model=settings.default_model,
             autostart=autostart.is_enabled(),
             guard=settings.guard,
+            servers=self._server_choices(),
         )
         self.monitor = self._new_monitor()
         self.guard = Guard(
@@ -226,7 +235,8 @@ class Controller:
 
     def view(self) -> View:
         state = self.state
-        return View(mm.icon_state(state), mm.tooltip(state), mm.build_menu(state, self._utc_now(), str(self.ctx.home)))
+        menu = mm.build_menu(state, self._utc_now(), str(self.ctx.home))
+        return View(mm.icon_state(state), mm.tooltip(state), menu, remote=mm.remote_active(state))
 
     def _utc_now(self) -> dt.datetime:
         now = self.now()
@@ -291,7 +301,7 @@ class Controller:
         settings = self._load_settings()
         self.guard.enabled = settings.guard
         self.guard.name = settings.server_name
-        self._set(default_model=settings.default_model, guard=settings.guard)
+        self._set(default_model=settings.default_model, guard=settings.guard, servers=self._server_choices())
         config = self._config()
         if config != old_config or self.monitor.schedule.policy.interval != max(1.0, settings.poll_interval):
             log.info("Settings changed: watching Ollama at %s", config.base_url)
@@ -403,6 +413,8 @@ class Controller:
             self._open_window(action.name)
         elif isinstance(action, mm.SetKey):
             self._work(self._ask_key, "Storing the key")
+        elif isinstance(action, mm.UseServer):
+            self._work(lambda: self._use_server(action.server_id), "Switching the Ollama server")
         elif isinstance(action, mm.SetAutostart):
             self.autostart.set_enabled(action.enabled)
             self._set(autostart=self.autostart.is_enabled())
@@ -574,6 +586,23 @@ class Controller:
             self.post(lambda: self.notify(f"The {name} window could not open: {message[0]}"))
             if name == "settings":
                 self.post(self._open_settings)
+
+    # ---- the Ollama servers ------------------------------------------------------------------------------
+
+    def _server_choices(self) -> tuple[ServerChoice, ...]:
+        """The saved servers for the menu; none when the list cannot be read (the log says why)."""
+        try:
+            book = servers.read_book(self.ctx.paths)
+        except ConfigError as exc:
+            log.warning("The saved servers cannot be read: %s", exc)
+            return ()
+        return tuple(ServerChoice(s.id, s.name, _normal_url(s.url), s.id == book.active_id) for s in book.servers)
+
+    def _use_server(self, server_id: str) -> None:
+        """Switch the active server (worker thread); the tray's own look at the files then follows it at once."""
+        chosen = servers.activate(self.ctx.paths, server_id)
+        self.post(self._refresh_files)
+        self.post(lambda: self.notify(f"Ollama server: {chosen.name} ({chosen.url})."))
 
     def _ask_key(self) -> None:
         key = self.ask_secret()

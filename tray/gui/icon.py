@@ -62,6 +62,28 @@ def status_image(state: IconState, size: int) -> Image.Image:
     )
 
 
+def with_remote_mark(image: Image.Image) -> Image.Image:
+    """The status icon with the remote mark: a white dot ringed in dark in the top right corner (the "loaded"
+    dot sits bottom right). About a third of the icon wide, so it still reads at 16 px on light and dark panels.
+    Drawn four times larger and scaled down, for smooth edges."""
+    from PIL import ImageDraw
+
+    size = image.width
+    scale = 4
+    big = size * scale
+    ring = max(1, round(size / 16)) * scale
+    radius = max(2.5, size * 0.17) * scale
+    cx, cy = big - radius - ring, radius + ring
+    mark = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(mark)
+    outer = radius + ring
+    draw.ellipse((cx - outer, cy - outer, cx + outer, cy + outer), fill=(20, 24, 31, 255))
+    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=(255, 255, 255, 255))
+    marked = image.convert("RGBA")
+    marked.alpha_composite(mark.resize((size, size), Image.Resampling.LANCZOS))
+    return marked
+
+
 @dataclass(frozen=True)
 class View:
     """What the icon shows: computed purely from the state by `menu_model`."""
@@ -69,6 +91,7 @@ class View:
     state: IconState
     tooltip: str
     menu: Menu
+    remote: bool = False  # the active Ollama is not this machine: the icon carries the remote mark
 
 
 def load_pystray(env: dict[str, str] | None = None) -> Any:
@@ -101,7 +124,7 @@ class TrayIcon:
         self._on_action = on_action
         self.backend = backend_info.backend_name(pystray.Icon.__module__)
         self._size = _target_size(self.backend)
-        self._images: dict[IconState, Image.Image] = {}
+        self._images: dict[tuple[IconState, bool], Image.Image] = {}
         self._shown: View | None = None
         self._icon = pystray.Icon(name, self._image(IconState.STARTING), "Ollama MCP Tray")
 
@@ -109,10 +132,11 @@ class TrayIcon:
     def has_notification(self) -> bool:
         return bool(self._icon.HAS_NOTIFICATION)
 
-    def _image(self, state: IconState) -> Image.Image:
-        if state not in self._images:
-            self._images[state] = status_image(state, self._size)
-        return self._images[state]
+    def _image(self, state: IconState, remote: bool = False) -> Image.Image:
+        if (state, remote) not in self._images:
+            image = status_image(state, self._size)
+            self._images[state, remote] = with_remote_mark(image) if remote else image
+        return self._images[state, remote]
 
     def _item(self, entry: Entry) -> Any:
         ps = self._pystray
@@ -136,8 +160,8 @@ class TrayIcon:
     def show(self, view: View) -> None:
         """Show a view, touching only what changed (the gtk backend writes a file per icon change)."""
         old = self._shown
-        if old is None or old.state is not view.state:
-            self._icon.icon = self._image(view.state)
+        if old is None or old.state is not view.state or old.remote != view.remote:
+            self._icon.icon = self._image(view.state, view.remote)
         if old is None or old.tooltip != view.tooltip:
             self._icon.title = view.tooltip
             if self.backend == "gtk":

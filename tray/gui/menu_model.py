@@ -15,7 +15,8 @@ from ollama_mcp_tray.server.errors import OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, same_model
 from ollama_mcp_tray.server.units import human_size
 
-from .state import ClaudeState, ClientEntry, IconState, TrayState
+from ..servers import is_this_machine
+from .state import ClaudeState, ClientEntry, IconState, ServerChoice, TrayState
 
 TOOLTIP_MAX = 127  # Windows cuts tooltips at 128 characters including the terminator
 
@@ -95,6 +96,13 @@ class OpenWindow:
 
 
 @dataclass(frozen=True)
+class UseServer:
+    """Make a saved Ollama server the active one (what Claude Code's server and the tray talk to)."""
+
+    server_id: str
+
+
+@dataclass(frozen=True)
 class SetAutostart:
     enabled: bool
 
@@ -123,6 +131,7 @@ Action = (
     | OpenSettings
     | OpenWindow
     | SetKey
+    | UseServer
     | SetAutostart
     | OpenLogs
     | Quit
@@ -187,12 +196,15 @@ def tooltip(state: TrayState) -> str:
     if kind is IconState.STARTING:
         text = "Ollama: starting…" if state.starting_ollama else "Ollama: checking…"
     elif kind is IconState.AUTH:
-        text = f"Ollama at {state.ollama_url} refused the key"
+        text = f"Ollama at {where(state)} refused the key"
     elif kind is IconState.DOWN or snap is None or snap.version is None:
-        text = f"Ollama is not running ({state.ollama_url})"
+        text = f"Ollama is not running ({where(state)})"
     else:
         n = len(snap.models)
         parts = [f"Ollama {_short_version(snap.version)}", f"{n} model{'s' if n != 1 else ''}"]
+        active = active_server(state)
+        if active is not None and len(state.servers) > 1:
+            parts.insert(1, active.name)
         if snap.loaded:
             parts.append(", ".join(m.name for m in snap.loaded) + " loaded")
         text = " · ".join(parts)
@@ -327,18 +339,18 @@ def _status_entries(state: TrayState) -> list[Entry]:
     snap = state.ollama
     kind = icon_state(state)
     if kind in (IconState.UP, IconState.LOADED) and snap is not None:
-        entries: list[Entry] = [Item(f"Ollama {snap.version} · {state.ollama_url}")]
+        entries: list[Entry] = [Item(f"Ollama {snap.version} · {where(state)}")]
         if snap.error is not None:
             entries.append(Item(f"Ollama answered, but: {snap.error}"[:200]))
         return entries
     if kind is IconState.AUTH:
         return [
-            Item(f"Ollama at {state.ollama_url} refused the key"),
+            Item(f"Ollama at {where(state)} refused the key"),
             Item("Set Ollama key…", SetKey()),
         ]
     if kind is IconState.STARTING:
-        return [Item("Starting Ollama…" if state.starting_ollama else f"Checking Ollama at {state.ollama_url}…")]
-    entries = [Item(f"Ollama is not running · {state.ollama_url}")]
+        return [Item("Starting Ollama…" if state.starting_ollama else f"Checking Ollama at {where(state)}…")]
+    entries = [Item(f"Ollama is not running · {where(state)}")]
     if state.ollama_executable:
         entries.append(Item("Start Ollama", StartOllama(state.ollama_executable)))
     else:
@@ -467,10 +479,55 @@ def _connect_entry(state: TrayState) -> Item:
     return Item("Connect to", submenu=tuple(entries))
 
 
+# ---- the Ollama servers ----------------------------------------------------------------------------------
+
+
+def active_server(state: TrayState) -> ServerChoice | None:
+    """The saved server in effect: the active one, unless the environment points the tray elsewhere."""
+    active = next((s for s in state.servers if s.active), None)
+    return active if active is not None and active.url == state.ollama_url else None
+
+
+def where(state: TrayState) -> str:
+    """The Ollama the tray talks to, for the menu's header and the tooltip: its address, named once the user
+    saved more than one server ('GPU box · https://gpu:8443').
+
+    >>> local = ServerChoice("m", "This machine", "http://127.0.0.1:11434")
+    >>> where(TrayState("http://127.0.0.1:11434", servers=(local,)))
+    'http://127.0.0.1:11434'
+    >>> where(TrayState("https://gpu:8443", servers=(local, ServerChoice("g", "GPU box", "https://gpu:8443", True))))
+    'GPU box · https://gpu:8443'
+    """
+    active = active_server(state)
+    named = active is not None and len(state.servers) > 1
+    return f"{active.name} · {state.ollama_url}" if active is not None and named else state.ollama_url
+
+
+def remote_active(state: TrayState) -> bool:
+    """Whether the tray talks to an Ollama that is not this machine: the icon then carries a mark."""
+    return not is_this_machine(state.ollama_url)
+
+
+def _server_entry(state: TrayState) -> Item:
+    """ "Ollama server: <name>" with one radio item per saved server, and the Servers window."""
+    active = active_server(state)
+    entries: list[Entry] = [
+        Item(f"{s.name} · {s.url}", UseServer(s.id), checked=s.active, radio=True) for s in state.servers
+    ]
+    if state.servers and active is None:
+        entries.insert(0, Item(f"In effect: {state.ollama_url} (set by the environment)"))
+    if entries:
+        entries.append(SEPARATOR)
+    entries.append(Item("Add or edit servers…", OpenWindow("servers")))
+    label = active.name if active is not None else state.ollama_url
+    return Item(f"Ollama server: {label}", submenu=tuple(entries))
+
+
 def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> Menu:
     """The whole menu for a state. `now` dates the "unloads in" hints; `home` shortens project paths."""
     entries: list[Entry] = [Item("Refresh", Refresh(), default=True, visible=False)]
     entries += _status_entries(state)
+    entries.append(_server_entry(state))
     entries.append(SEPARATOR)
     entries.append(_models_entry(state, now))
     entries.append(_claude_entry(state, home))

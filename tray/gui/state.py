@@ -60,6 +60,16 @@ class ClientEntry:
 
 
 @dataclass(frozen=True)
+class ServerChoice:
+    """One saved Ollama server in the "Ollama server" submenu."""
+
+    id: str
+    name: str
+    url: str
+    active: bool = False
+
+
+@dataclass(frozen=True)
 class TrayState:
     """One snapshot of everything the tray shows.
 
@@ -78,3 +88,4 @@ class TrayState:
     autostart_supported: bool = True
     guard: bool = True
     busy: str | None = None  # a long action in flight, e.g. "Testing connection…"
+    servers: tuple[ServerChoice, ...] = ()  # the saved Ollama servers (tray/servers.py), the active one marked

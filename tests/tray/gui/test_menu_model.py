@@ -230,10 +230,10 @@ def test_the_windows_are_opened_from_the_menu() -> None:
 
 def test_keyboard_paths_skip_hidden_disabled_items_and_separators() -> None:
     menu = mm.build_menu(up(), NOW)
-    # Visible, enabled top-level items: Models, Claude Code, Manage models…, Usage…, Getting started…,
-    # Settings…, Start at login, Open logs, Quit.
-    assert mm.selectable_path(menu, "Claude Code", "Enabled for all projects") == [1, 0]
-    assert mm.selectable_path(menu, "Quit") == [8]
+    # Visible, enabled top-level items: Ollama server, Models, Claude Code, Manage models…, Usage…,
+    # Getting started…, Settings…, Start at login, Open logs, Quit.
+    assert mm.selectable_path(menu, "Claude Code", "Enabled for all projects") == [2, 0]
+    assert mm.selectable_path(menu, "Quit") == [9]
     with pytest.raises(KeyError):
         mm.selectable_path(menu, "No such item")
 

@@ -1,4 +1,4 @@
-"""Open one window by name: what `ollama-mcp-tray welcome|settings|models|usage` runs (in its own process)."""
+"""Open one window by name: what `ollama-mcp-tray welcome|settings|models|usage|servers` runs (in its own process)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ def run_window(name: str, ctx: AppContext) -> int:
         KeyError: no window of that name.
     """
     load_tk()  # before importing the windows, so a missing Tk is one clear message
-    from . import models_window, settings_window, usage_window, welcome_window
+    from . import models_window, servers_window, settings_window, usage_window, welcome_window
 
     windows: dict[str, Callable[[AppContext], int]] = {
         "welcome": welcome_window.run,
         "settings": settings_window.run,
         "models": models_window.run,
         "usage": usage_window.run,
+        "servers": servers_window.run,
     }
     return windows[name](ctx)

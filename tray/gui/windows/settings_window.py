@@ -1,7 +1,9 @@
 """The settings window: every setting of `app_settings.SETTINGS` with its meaning, checked as it is typed.
 
 Values are checked by the same parsers `config set` uses, so the window and the CLI cannot disagree; the
-address and the key are also tried against Ollama (or its proxy) a moment after the user stops typing. Save
+address and the key are also tried against Ollama (or its proxy) a moment after the user stops typing; where the
+environment overrides them (OLLAMA_URL, OLLAMA_HOST, OLLAMA_KEY...), the window says so and tries what is in effect,
+since that is what the tray and a server started with it use. Save
 writes the settings file atomically through `save_settings` (the tray sees the change and applies it), the key
 through `store_key`, and the login item through `Autostart`.
 """
@@ -48,6 +50,28 @@ LABELS = {
 }
 
 
+ENVIRONMENT = {
+    "ollama_url": ("OLLAMA_URL", "OLLAMA_HOST"),
+    "key": ("OLLAMA_KEY",),
+    "key_header": ("OLLAMA_KEY_HEADER",),
+    "auth_scheme": ("OLLAMA_AUTH_SCHEME",),
+}  # the variables that win over a connection field (see server/config.py)
+
+
+def overridden(env: Any) -> dict[str, str]:
+    """The connection fields the environment overrides: field -> the variable that does it.
+
+    >>> overridden({"OLLAMA_HOST": "gpu:11434", "OLLAMA_KEY": " "})
+    {'ollama_url': 'OLLAMA_HOST'}
+    """
+    found: dict[str, str] = {}
+    for field, variables in ENVIRONMENT.items():
+        variable = next((v for v in variables if str(env.get(v, "")).strip()), None)
+        if variable is not None:
+            found[field] = variable
+    return found
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -68,6 +92,7 @@ class SettingsWindow:
         self.worker = Worker(self.root)
         self.layout = layout_for(self.root)
         self.autostart = autostart or Autostart(env=ctx.env)
+        self.overrides = overridden(ctx.env)  # connection fields the environment wins over
         try:
             settings = ctx.reload_settings()
             self.load_problem: str | None = None
@@ -162,6 +187,7 @@ class SettingsWindow:
         self.url_status = self.layout.name("url_status", ttk.Label(form, text="", wraplength=FIELD_WRAP))
         self.url_status.grid(row=row, column=1, sticky="w")
         row += 1
+        row = self._override_note(form, row)
         ttk.Label(form, text="Key (for a proxy)").grid(row=row, column=0, sticky="w", pady=2)
         self.key_var = tk.StringVar(value="")
         self.widgets["key"] = self.layout.name(
@@ -173,6 +199,31 @@ class SettingsWindow:
         hint = "a key is stored; type a new one to replace it" if stored else "no key stored; leave empty if none"
         self.key_status = self.layout.name("key_status", ttk.Label(form, text=hint, wraplength=FIELD_WRAP))
         self.key_status.grid(row=row, column=1, sticky="w")
+        return row + 1
+
+    def _override_note(self, form: Any, row: int) -> int:
+        """Say which connection fields the environment overrides: the checks are of what is in effect."""
+        from tkinter import ttk
+
+        if not self.overrides:
+            return row
+        try:
+            in_effect = self.ctx.server_config().base_url
+        except ConfigError:
+            in_effect = "(unreadable)"
+        parts = []
+        if "ollama_url" in self.overrides:
+            variable = self.overrides["ollama_url"]
+            parts.append(
+                f"{variable} in the environment sets the address in effect, {in_effect}: the tray (and a server "
+                f"started with it) uses that one whatever is saved here, so the check above is of it."
+            )
+        others = [v for f, v in self.overrides.items() if f != "ollama_url"]
+        if others:
+            parts.append(f"{', '.join(others)} in the environment win over the key fields too.")
+        note = ttk.Label(form, text="⚠ " + " ".join(parts), wraplength=FIELD_WRAP, foreground="#8a5a00")
+        note.grid(row=row, column=1, sticky="w")
+        self.layout.name("url_override", note)
         return row + 1
 
     @staticmethod
@@ -207,6 +258,12 @@ class SettingsWindow:
         except app_settings.InvalidValue:
             return None
         key = self.key_var.get().strip() or base.key
+        # What the environment sets is in effect whatever the fields say: check that (base resolved it).
+        env = self.overrides
+        url = base.base_url if "ollama_url" in env else url
+        key = base.key if "key" in env else key
+        header = base.key_header if "key_header" in env else header
+        scheme = base.auth_scheme if "auth_scheme" in env else scheme
         timeouts = dataclasses.replace(Timeouts(), connect=connect, idle=min(base.timeouts.idle, 15.0))
         return dataclasses.replace(
             base, base_url=url, key=key, key_header=header, auth_scheme=scheme, timeouts=timeouts

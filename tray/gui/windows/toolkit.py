@@ -174,6 +174,11 @@ class Layout:
                         if box:
                             rows[str(iid)] = [entry["x"] + box[0], entry["y"] + box[1], box[2], box[3]]
                     entry["rows"] = rows
+                    # What each row says (its text, then its columns), so a test reads a table as a user does.
+                    entry["values"] = {
+                        str(iid): [str(widget.item(iid, "text")), *(str(v) for v in widget.item(iid, "values"))]
+                        for iid in widget.get_children()
+                    }
                 found[name] = entry
             except Exception:  # noqa: BLE001 - a widget destroyed between the checks
                 continue

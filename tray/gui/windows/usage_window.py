@@ -1,8 +1,9 @@
 """The usage window: local calls and tokens over the last 7 or 30 days, per day (a bar chart) and per model.
 
-It reads the server's usage records (`usage.jsonl`), which carry per call the model, the outcome and the
-prompt and output token counts. The prompt tokens are what the local model read instead of Claude: the
-records hold no separate "context kept out of Claude" figure, so none is invented here.
+It reads the server's usage records (`usage.jsonl`), which carry per call the model, the outcome, the prompt and
+output token counts and, for the material tools, `kept_out_tokens`: the estimated tokens of the files the local
+model read that stayed out of Claude's context (what it read minus the answer Claude got; server/material_tools.py).
+Records from before that field read as 0.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Tally:
     errors: int = 0
     prompt_tokens: int = 0
     output_tokens: int = 0
+    kept_out_tokens: int = 0
 
     def add(self, record: UsageRecord) -> Tally:
         return Tally(
@@ -34,6 +36,16 @@ class Tally:
             self.errors + (record.outcome != "ok"),
             self.prompt_tokens + record.prompt_tokens,
             self.output_tokens + record.output_tokens,
+            self.kept_out_tokens + record.kept_out_tokens,
+        )
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(
+            self.calls + other.calls,
+            self.errors + other.errors,
+            self.prompt_tokens + other.prompt_tokens,
+            self.output_tokens + other.output_tokens,
+            self.kept_out_tokens + other.kept_out_tokens,
         )
 
 
@@ -83,14 +95,27 @@ class UsageWindow:
         self.canvas = tk.Canvas(outer, width=CHART_W, height=CHART_H, background="white", highlightthickness=0)
         self.canvas.pack(padx=PAD, pady=PAD)
         heading(outer, "Per model")
-        self.table = ttk.Treeview(outer, columns=("calls", "failed", "read", "written"), height=6)
+        columns = (
+            ("calls", "calls"),
+            ("failed", "failed"),
+            ("read", "tokens read"),
+            ("written", "written"),
+            ("kept", "kept out of Claude"),
+        )
+        self.table = ttk.Treeview(outer, columns=[c for c, _t in columns], height=6)
         self.table.heading("#0", text="model")
-        for column, text in (("calls", "calls"), ("failed", "failed"), ("read", "tokens read"), ("written", "written")):
+        for column, text in columns:
             self.table.heading(column, text=text)
-            self.table.column(column, width=110)
+            self.table.column(column, width=130 if column == "kept" else 85)
+        self.table.column("#0", width=180)
         self.table.pack(fill="x", padx=PAD)
         self.layout.name("table", self.table)
-        note(outer, "Tokens read are the prompt tokens the local model processed, so Claude did not.", pady=PAD)
+        note(
+            outer,
+            "Tokens read are the prompt tokens the local model processed, so Claude did not. Kept out of Claude: "
+            "what the file tools (summarize, extract, label) read locally minus the answer Claude got, estimated.",
+            pady=PAD,
+        )
         self.draw()
 
     def draw(self) -> None:
@@ -98,14 +123,10 @@ class UsageWindow:
         series = by_day(self.records, self.today, days)
         total = Tally()
         for _day, tally in series:
-            total = Tally(
-                total.calls + tally.calls,
-                total.errors + tally.errors,
-                total.prompt_tokens + tally.prompt_tokens,
-                total.output_tokens + tally.output_tokens,
-            )
+            total = total.plus(tally)
         self.totals.configure(
             text=f"{total.calls} local calls · {total.prompt_tokens:,} tokens read · {total.output_tokens:,} written"
+            f"\n{total.kept_out_tokens:,} kept out of Claude's context by the file tools"
         )
         self.canvas.delete("all")
         peak = max((t.calls for _d, t in series), default=0) or 1
@@ -122,7 +143,13 @@ class UsageWindow:
         self.table.delete(*self.table.get_children())
         since = self.today - dt.timedelta(days=days - 1)
         for model, tally in by_model(self.records, since):
-            values = (tally.calls, tally.errors, f"{tally.prompt_tokens:,}", f"{tally.output_tokens:,}")
+            values = (
+                tally.calls,
+                tally.errors,
+                f"{tally.prompt_tokens:,}",
+                f"{tally.output_tokens:,}",
+                f"{tally.kept_out_tokens:,}",
+            )
             self.table.insert("", "end", iid=model, text=model, values=values)
 
 
