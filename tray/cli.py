@@ -51,6 +51,7 @@ from .clients.engine import ClientUnavailable
 from .clients.records import CLAUDE_CODE
 from .clients.registrar import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
 from .configfile.errors import ConcurrentEditError, ForeignEntryError
+from .kit_actions import KitChange, apply_piece
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -790,10 +791,14 @@ for _name, _help in _WINDOW_HELP.items():
 
 
 def _install_pieces(ctx: AppContext, pieces: Sequence[Piece]) -> None:
-    kit = ctx.kit()
     for piece in pieces:
-        changed = kit.install(piece)
-        out(f"{piece.value} {'installed' if changed else 'already up to date'}: {kit.where(piece)}")
+        _report_change(apply_piece(ctx, piece, True), "installed", "already up to date")
+
+
+def _report_change(change: KitChange, done: str, nothing: str) -> None:
+    out(f"{change.piece.value} {done if change.changed else nothing}: {change.where}")
+    if change.warning:
+        err(f"warning: {change.warning}")
 
 
 def _configure_kit(parser: argparse.ArgumentParser) -> None:
@@ -818,10 +823,8 @@ def cmd_kit(args: argparse.Namespace, ctx: AppContext) -> int:
     if not args.remove:
         _install_pieces(ctx, pieces or list(DEFAULT_PIECES))
         return EXIT_OK
-    kit = ctx.kit()
     for piece in pieces:
-        changed = kit.remove(piece)
-        out(f"{piece.value} {'removed' if changed else 'was not installed'}: {kit.where(piece)}")
+        _report_change(apply_piece(ctx, piece, False), "removed", "was not installed")
     return EXIT_OK
 
 
