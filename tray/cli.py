@@ -809,7 +809,8 @@ def _configure_kit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remove", action="store_true", help="remove the pieces named (default: every piece)")
     parser.epilog = (
         "pieces: skill (~/.claude/skills/ollama-local/SKILL.md), agent (~/.claude/agents/ollama-local.md), "
-        "prompt-hook and bash-hook (opt-in hooks in ~/.claude/settings.json). Without pieces: skill and agent."
+        "prompt-hook and bash-hook (opt-in hooks in ~/.claude/settings.json; bash-hook needs Claude Code 2.1.121 or "
+        "newer). Without pieces: skill and agent."
     )
 
 
