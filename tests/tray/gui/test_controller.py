@@ -479,6 +479,21 @@ def test_each_kit_piece_is_installed_and_removed_from_the_claude_code_menu_as_th
     assert not kit.paths.skill.exists() and not kit.paths.agent.exists()
 
 
+def test_the_digest_hook_item_warns_when_claude_code_is_too_old_to_use_it(
+    ollama: OllamaEmulator, start_tray: TrayFactory, tmp_path: Path
+) -> None:
+    claude = tmp_path / "bin" / "claude"  # answers --version as Claude Code 2.1.120 does
+    claude.parent.mkdir()
+    claude.write_text('#!/bin/sh\necho "2.1.120 (Claude Code)"\n', encoding="utf-8")
+    claude.chmod(0o755)
+    tray = start_tray(ollama.url, env={"CLAUDE_BIN": str(claude)})
+    up_and_listed(tray)
+    click(tray.icon, "Claude Code", "Hook: digest very long Bash output")
+    message = tray.icon.wait_for_notification(lambda m: "ignores the Bash digest hook" in m)
+    assert "2.1.121 or newer" in message
+    tray.wait_menu(lambda: tray.checked("Claude Code", "Hook: digest"), "the hook item to be checked (installed)")
+
+
 def test_a_kit_piece_added_by_the_cli_shows_checked_in_the_menu(
     ollama: OllamaEmulator, start_tray: TrayFactory
 ) -> None:
