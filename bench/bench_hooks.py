@@ -6,6 +6,11 @@ Rates: `hook_prompt.is_delegable` on ORDINARY (prompts that must get no hint) an
 should). Timing: each hook as Claude Code runs it (`python -I -m ...`, the event JSON on stdin), median wall
 time over --runs, for a prompt it stays quiet on and for a short Bash output, against a bare `python -I -c pass`
 (the interpreter's own start, which any command hook written in Python pays).
+
+    python bench/bench_hooks.py --frozen dist/ollama-mcp-tray/ollama-mcp-tray
+
+also times the frozen app's form (`<binary> _hook prompt|bash`, what the kit writes for a frozen install)
+against the same binary's `serve --version` (its bootloader's start, measured in the same run).
 """
 
 from __future__ import annotations
@@ -113,13 +118,15 @@ def rates() -> tuple[list[str], list[str]]:
     return alarms, misses
 
 
-def median_ms(argv: list[str], stdin: str, runs: int) -> float:
+def median_ms(argv: list[str], stdin: str, runs: int, quiet: bool = True) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30, check=False)
         times.append((time.perf_counter() - started) * 1000)
-        if done.stdout:
+        if done.returncode != 0:
+            raise SystemExit(f"{argv} failed: {done.stderr[:200]}")
+        if quiet and done.stdout:
             raise SystemExit(f"{argv} was expected to stay quiet but said: {done.stdout[:200]}")
     return statistics.median(times)
 
@@ -127,6 +134,7 @@ def median_ms(argv: list[str], stdin: str, runs: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--frozen", type=Path, help="also time the hooks of this frozen binary")
     args = parser.parse_args()
     alarms, misses = rates()
     print(
@@ -150,6 +158,15 @@ def main() -> int:
     bash_ms = median_ms([python, "-I", "-m", "ollama_mcp_tray.server.hook_bash"], short_bash, args.runs)
     print(f"median of {args.runs} runs, ms: bare interpreter {bare:.1f}; prompt hook (quiet) {prompt_ms:.1f}; "
           f"bash hook (short output) {bash_ms:.1f}")  # fmt: skip
+    print(f"ratio to the bare interpreter: prompt {prompt_ms / bare:.2f}x, bash {bash_ms / bare:.2f}x")
+    if args.frozen is not None:
+        binary = str(args.frozen.resolve())
+        start = median_ms([binary, "serve", "--version"], "", args.runs, quiet=False)
+        frozen_prompt = median_ms([binary, "_hook", "prompt"], quiet_prompt, args.runs)
+        frozen_bash = median_ms([binary, "_hook", "bash"], short_bash, args.runs)
+        print(f"frozen, median of {args.runs} runs, ms: binary start (serve --version) {start:.1f}; "
+              f"prompt hook (quiet) {frozen_prompt:.1f} ({frozen_prompt / start:.2f}x); "
+              f"bash hook (short output) {frozen_bash:.1f} ({frozen_bash / start:.2f}x)")  # fmt: skip
     return 0
 
 

@@ -12,7 +12,9 @@ output object (`stdout`, `stderr`, `interrupted`, `isImage`, ...) with `stdout` 
 when the output was too large for the model, Claude Code has already saved all of it and names the file in
 `persistedOutputPath` (the hook reads the whole output there, and that file is the one Claude is pointed to).
 Otherwise the hook saves the output itself, in a private file (0600) of the app's data folder.
-`updatedToolOutput` must keep that object's shape: a plain string is ignored for Bash.
+`updatedToolOutput` must keep that object's shape: a plain string is ignored for Bash. Claude Code 2.1.120 and
+older run the hook but ignore `updatedToolOutput` for Bash (tray/kit_actions.py warns; 2.1.121 is the first that
+applies it).
 
 Ollama down, no default model, a slow answer, anything else: silence (exit 0), so Claude gets the output as it
 would have without us.

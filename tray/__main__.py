@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from .launch import CHILD_ARGUMENT
+from .launch import CHILD_ARGUMENT, HOOK_ARGUMENT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +18,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .gui.connection_test import child_main
 
         return child_main()
+    if args[:1] == [HOOK_ARGUMENT]:  # a Claude Code hook (the frozen app's entry script also dispatches this)
+        from ollama_mcp_tray.server.hook_cli import main as hook_main
+
+        return hook_main(args[1:])
     if args:
         from .cli import main as cli_main
 

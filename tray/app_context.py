@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,8 +86,7 @@ class AppContext:
 
     def kit(self) -> Kit:
         """The adoption kit (skill, subagent, hooks) for this user's Claude Code."""
-        python = self.launch.command if self.launch.args[:1] == ("-I",) else sys.executable
-        return Kit(self.editor, KitPaths(self.claude.config_dir), self.settings.server_name, python)
+        return Kit(self.editor, KitPaths(self.claude.config_dir), self.settings.server_name, self.launch)
 
     @property
     def home(self) -> Path:

@@ -51,6 +51,7 @@ from .clients.engine import ClientUnavailable
 from .clients.records import CLAUDE_CODE
 from .clients.registrar import Change, RegistrationStatus, RepairKind, RepairOutcome, Scope, State, Target
 from .configfile.errors import ConcurrentEditError, ForeignEntryError
+from .kit_actions import KitChange, apply_piece
 
 if TYPE_CHECKING:
     from .doctor import Check
@@ -791,10 +792,14 @@ for _name, _help in _WINDOW_HELP.items():
 
 
 def _install_pieces(ctx: AppContext, pieces: Sequence[Piece]) -> None:
-    kit = ctx.kit()
     for piece in pieces:
-        changed = kit.install(piece)
-        out(f"{piece.value} {'installed' if changed else 'already up to date'}: {kit.where(piece)}")
+        _report_change(apply_piece(ctx, piece, True), "installed", "already up to date")
+
+
+def _report_change(change: KitChange, done: str, nothing: str) -> None:
+    out(f"{change.piece.value} {done if change.changed else nothing}: {change.where}")
+    if change.warning:
+        err(f"warning: {change.warning}")
 
 
 def _configure_kit(parser: argparse.ArgumentParser) -> None:
@@ -805,7 +810,8 @@ def _configure_kit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--remove", action="store_true", help="remove the pieces named (default: every piece)")
     parser.epilog = (
         "pieces: skill (~/.claude/skills/ollama-local/SKILL.md), agent (~/.claude/agents/ollama-local.md), "
-        "prompt-hook and bash-hook (opt-in hooks in ~/.claude/settings.json). Without pieces: skill and agent."
+        "prompt-hook and bash-hook (opt-in hooks in ~/.claude/settings.json; bash-hook needs Claude Code 2.1.121 or "
+        "newer). Without pieces: skill and agent."
     )
 
 
@@ -819,10 +825,8 @@ def cmd_kit(args: argparse.Namespace, ctx: AppContext) -> int:
     if not args.remove:
         _install_pieces(ctx, pieces or list(DEFAULT_PIECES))
         return EXIT_OK
-    kit = ctx.kit()
     for piece in pieces:
-        changed = kit.remove(piece)
-        out(f"{piece.value} {'removed' if changed else 'was not installed'}: {kit.where(piece)}")
+        _report_change(apply_piece(ctx, piece, False), "removed", "was not installed")
     return EXIT_OK
 
 

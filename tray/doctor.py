@@ -24,10 +24,12 @@ from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
 from .clients import claude_md
+from .clients.adoption_kit import Piece
 from .clients.claude_cli import find_claude, mcp_get
 from .clients.records import CLAUDE_CODE
 from .clients.registrar import RegistrationStatus, Scope, State, read_document
 from .configfile.errors import ConfigFileRefused
+from .kit_actions import digest_warning
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.
 _PASS_THROUGH = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
@@ -325,13 +327,17 @@ def _ollama_checks(ctx: AppContext) -> list[Check]:
 
 
 def _kit_check(ctx: AppContext) -> Check:
-    """Which adoption-kit pieces are installed (informational: none is required)."""
+    """Which adoption-kit pieces are installed (informational: none is required), and whether the installed
+    Claude Code can use the Bash digest hook (older ones run it and ignore its answer)."""
     try:
         pieces = {"claude-md": claude_md.is_installed(ctx.claude.claude_md), **ctx.kit().status()}
     except OSError as exc:
         return Check("adoption kit", False, str(exc), "Check the permissions of ~/.claude.")
     on = [name for name, installed in pieces.items() if installed]
     detail = ("installed: " + ", ".join(on)) if on else "none installed"
+    warning = digest_warning(ctx) if pieces.get(Piece.BASH_HOOK.value) else None
+    if warning:
+        return Check("adoption kit", False, f"{detail}; {warning}", "Update Claude Code: `claude update`.")
     return Check("adoption kit", True, detail + " (`ollama-mcp-tray kit --help`)")
 
 

@@ -28,6 +28,9 @@ TRAY_MODULE = "ollama_mcp_tray.tray"
 CHILD_MODULE = "ollama_mcp_tray.tray.gui.connection_test"
 SERVE_ARGUMENT = "serve"  # the frozen app's way to run the server
 CHILD_ARGUMENT = "_connection-test"  # the frozen app's way to run the tray's connection-test child
+HOOK_ARGUMENT = "_hook"  # the frozen app's way to run a Claude Code hook: `<binary> _hook prompt|bash`
+HOOK_SCRIPT = "ollama-mcp-hook"  # the console script beside `ollama-mcp-server`: `ollama-mcp-hook prompt|bash`
+HOOK_MODULES = {"prompt": "ollama_mcp_tray.server.hook_prompt", "bash": "ollama_mcp_tray.server.hook_bash"}
 
 
 def _frozen() -> bool:
@@ -104,6 +107,24 @@ def _console_script() -> str | None:
         except KeyError:
             continue
     return next((os.path.join(f, name) for f in folders if os.path.isfile(os.path.join(f, name))), None)
+
+
+def hook_command(server: ServerLaunch, kind: str) -> list[str]:
+    """The command Claude Code runs for one of our hooks (`kind`: prompt or bash), started the way `server` is,
+    so that a hook runs wherever the registered server runs and, like it, imports nothing from the project
+    folder Claude Code runs it in:
+    - the frozen app (`[binary, "serve"]`) has no `-m`: `[binary, "_hook", kind]`, a hidden argument its entry
+      script dispatches before anything of the tray is imported (a quiet hook must cost only the start);
+    - `python -I -m` the hook's own module (isolated, as the server);
+    - the console script `ollama-mcp-server` of an installation: the `ollama-mcp-hook` script beside it.
+    """
+    if server.args == (SERVE_ARGUMENT,):
+        return [server.command, HOOK_ARGUMENT, kind]
+    if server.args[:2] == ("-I", "-m"):
+        return [server.command, "-I", "-m", HOOK_MODULES[kind]]
+    folder = os.path.dirname(server.command)
+    suffix = ".exe" if server.command.lower().endswith(".exe") else ""
+    return [os.path.join(folder, HOOK_SCRIPT + suffix), kind]
 
 
 def tray_command(executable: str = sys.executable, frozen: bool = _frozen()) -> list[str]:

@@ -158,8 +158,13 @@ class ClaudeUser:
         wait_for_servers: bool = True,
         extra_args: Sequence[str] = (),
         timeout: float = CLAUDE_TIMEOUT_S,
+        path: str | None = None,
     ) -> ClaudeRun:
-        """`claude -p PROMPT` in the project folder; its exit code says little (see DESIGN.md), the stand-in more."""
+        """`claude -p PROMPT` in the project folder; its exit code says little (see DESIGN.md), the stand-in more.
+        `path` replaces the plain PATH (a plugin's commands are found there)."""
+        env = self.claude_env(api_url, wait_for_servers=wait_for_servers)
+        if path is not None:
+            env["PATH"] = path
         argv = [str(self.claude), "-p", prompt, "--max-turns", str(MAX_TURNS), *extra_args]
         if allowed_tools:
             argv += ["--allowedTools", ",".join(allowed_tools)]
@@ -167,7 +172,7 @@ class ClaudeUser:
         process = subprocess.Popen(
             argv,
             cwd=self.project,
-            env=self.claude_env(api_url, wait_for_servers=wait_for_servers),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

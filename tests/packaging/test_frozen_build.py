@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -149,6 +150,46 @@ def test_frozen_enable_registers_the_binary_itself_with_serve(frozen_app: Path, 
     entry = json.loads((home / ".claude.json").read_text(encoding="utf-8"))["mcpServers"]["ollama"]
     assert entry["command"] == str(frozen_app)
     assert entry["args"] == ["serve"]
+
+
+def test_frozen_kit_writes_hook_commands_that_run_the_frozen_binary(frozen_app: Path, tmp_path: Path) -> None:
+    """A frozen install has no `python -m`: the hooks it writes are `<binary> _hook prompt|bash`, and they
+    work when run as Claude Code runs a hook (through the shell, in a project folder, the event on stdin)."""
+    from ollama_mcp_tray.server.hook_prompt import HINT
+
+    home = tmp_path / "home"
+    (home / "project").mkdir(parents=True)
+    with OllamaEmulator(default_models()) as emulator:
+        env = user_env(home, emulator)
+        done = subprocess.run(
+            [str(frozen_app), "kit", "--hooks"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        hooks = json.loads((home / ".claude" / "settings.json").read_text(encoding="utf-8"))["hooks"]
+        prompt = hooks["UserPromptSubmit"][0]["hooks"][0]["command"]
+        bash = hooks["PostToolUse"][0]["hooks"][0]["command"]
+        assert shlex.split(prompt) == [str(frozen_app), "_hook", "prompt"]
+        assert shlex.split(bash) == [str(frozen_app), "_hook", "bash"]
+
+        def hook(command: str, event: dict[str, object]) -> str:
+            ran = subprocess.run(
+                ["/bin/sh", "-c", command],
+                input=json.dumps(event),
+                cwd=home / "project",
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert ran.returncode == 0 and ran.stderr == "", ran.stderr
+            return ran.stdout
+
+        said = json.loads(hook(prompt, {"prompt": "Summarise the files in src/ for me"}))
+        assert said["hookSpecificOutput"]["additionalContext"] == HINT
+        assert hook(prompt, {"prompt": "What is a monad?"}) == ""
+        short = {"tool_name": "Bash", "tool_input": {"command": "echo hi"}, "tool_response": {"stdout": "hi"}}
+        assert hook(bash, short) == ""
 
 
 @pytest.mark.desktop

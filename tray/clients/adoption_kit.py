@@ -6,7 +6,8 @@ Pieces (each installed and removed on its own, idempotently, through the careful
 - `prompt-hook`: a `UserPromptSubmit` command hook in `~/.claude/settings.json` (a one-line hint);
 - `bash-hook`: a `PostToolUse` command hook on Bash in the same file (very long output -> a local digest).
 The CLAUDE.md section is `claude_md.py`'s. Whole files of ours carry MARK in their body; a hook of ours is
-recognised by the module its command runs. A file at our path that is not ours is never overwritten.
+recognised by its command (`is_our_hook`), and removing one cuts out exactly our entry. A file at our path
+that is not ours is never overwritten.
 
 Facts (Claude Code 2.1.330, read from its binary and checked by tests/test_claude_session.py): skill frontmatter
 takes name, description, when_to_use, allowed-tools, ...; subagent frontmatter name, description, tools,
@@ -28,13 +29,13 @@ from typing import Any
 from ollama_mcp_tray.server.paths import make_private_dir
 
 from ..configfile.errors import ConfigFileRefused
-from ..configfile.json_document import DocumentError, parse_document, remove_member, set_member
+from ..configfile.json_array import append_element, remove_element
+from ..configfile.json_document import DocumentError, json_type, parse_document, remove_member, set_member
 from ..configfile.safe_edit import SafeEditor
+from ..launch import HOOK_ARGUMENT, HOOK_MODULES, HOOK_SCRIPT, ServerLaunch, hook_command
 
 NAME = "ollama-local"
 MARK = "<!-- ollama-mcp-tray: added by Ollama MCP Tray; `ollama-mcp-tray kit --remove` removes it -->"
-PROMPT_HOOK_MODULE = "ollama_mcp_tray.server.hook_prompt"
-BASH_HOOK_MODULE = "ollama_mcp_tray.server.hook_bash"
 BASH_HOOK_TIMEOUT_S = 120
 
 
@@ -122,59 +123,92 @@ class KitPaths:
         return self.claude_dir / "settings.json"
 
 
-def hook_command(python: str, module: str) -> str:
-    """The shell command Claude Code runs for a hook: our interpreter, isolated (no project folder on sys.path)."""
-    return shlex.join([python, "-I", "-m", module])
+def _kind(piece: Piece) -> str:
+    return "prompt" if piece is Piece.PROMPT_HOOK else "bash"
 
 
-def _is_ours_hook(hook: Any) -> bool:
-    command = hook.get("command") if isinstance(hook, dict) else None
-    return isinstance(command, str) and (PROMPT_HOOK_MODULE in command or BASH_HOOK_MODULE in command)
-
-
-def _hook_entries(piece: Piece, python: str) -> tuple[str, dict[str, Any]]:
+def _hook_entry(piece: Piece, server: ServerLaunch) -> tuple[str, dict[str, Any]]:
+    """The event and the matcher group we add for a hook piece, its command started as `server` is."""
+    command = shlex.join(hook_command(server, _kind(piece)))
     if piece is Piece.PROMPT_HOOK:
-        hook = {"type": "command", "command": hook_command(python, PROMPT_HOOK_MODULE), "timeout": 10}
-        return "UserPromptSubmit", {"hooks": [hook]}
-    hook = {"type": "command", "command": hook_command(python, BASH_HOOK_MODULE), "timeout": BASH_HOOK_TIMEOUT_S}
+        return "UserPromptSubmit", {"hooks": [{"type": "command", "command": command, "timeout": 10}]}
+    hook = {"type": "command", "command": command, "timeout": BASH_HOOK_TIMEOUT_S}
     return "PostToolUse", {"matcher": "Bash", "hooks": [hook]}
 
 
-def _module_of(piece: Piece) -> str:
-    return PROMPT_HOOK_MODULE if piece is Piece.PROMPT_HOOK else BASH_HOOK_MODULE
+def is_our_hook(hook: Any, piece: Piece) -> bool:
+    """Whether a hook entry runs our hook for `piece`, in any form an install of ours writes: `python -I -m`
+    the hook's module (also an older install's interpreter), the frozen app's `<binary> _hook KIND`, or the
+    `ollama-mcp-hook KIND` console script."""
+    command = hook.get("command") if isinstance(hook, dict) else None
+    if not isinstance(command, str):
+        return False
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    kind = _kind(piece)
+    module = HOOK_MODULES[kind]
+    if module in words and words.index(module) > 0 and words[words.index(module) - 1] == "-m":
+        return True
+    program = Path(words[0]).name.lower() if words else ""
+    if len(words) == 3 and words[1:] == [HOOK_ARGUMENT, kind]:
+        return True
+    return len(words) == 2 and words[1] == kind and program in (HOOK_SCRIPT, HOOK_SCRIPT + ".exe")
 
 
-def _without_ours(groups: Any, module: str) -> list[Any]:
-    """The event's matcher groups with our hook (for `module`) taken out; a group left empty goes."""
-    kept: list[Any] = []
-    for group in groups if isinstance(groups, list) else []:
+def _our_places(groups: list[Any], piece: Piece) -> list[tuple[int, int | None]]:
+    """Where our hook sits in an event's matcher groups: (group, None) for a group holding only ours, or
+    (group, index) for our hook inside a group the user also put hooks in. In document order."""
+    places: list[tuple[int, int | None]] = []
+    for g, group in enumerate(groups):
         hooks = group.get("hooks") if isinstance(group, dict) else None
         if not isinstance(hooks, list):
-            kept.append(group)
             continue
-        rest = [h for h in hooks if not (_is_ours_hook(h) and module in str(h.get("command")))]
-        if rest:
-            kept.append({**group, "hooks": rest} if len(rest) != len(hooks) else group)
-    return kept
+        mine = [i for i, hook in enumerate(hooks) if is_our_hook(hook, piece)]
+        if mine and len(mine) == len(hooks):
+            places.append((g, None))
+        else:
+            places += [(g, i) for i in mine]
+    return places
 
 
-def _edit_hook(text: str | None, piece: Piece, python: str, install: bool) -> str | None:
-    event, entry = _hook_entries(piece, python)
-    current = parse_document(text) if text and text.strip() else {}
-    hooks = current.get("hooks")
-    if hooks is not None and not isinstance(hooks, dict):
-        raise DocumentError("'hooks' is not an object")
-    groups = (hooks or {}).get(event, [])
-    kept = _without_ours(groups, _module_of(piece))
-    wanted = [*kept, entry] if install else kept
-    if wanted == groups:
-        return None
+def _event_groups(document: dict[str, Any], event: str) -> list[Any]:
+    hooks = document.get("hooks")
+    if hooks is None:
+        return []
+    if not isinstance(hooks, dict):
+        raise DocumentError(f'"hooks" should be a JSON object but is {json_type(hooks)}')
+    groups = hooks.get(event, [])
+    if not isinstance(groups, list):
+        raise DocumentError(f'"hooks" > "{event}" should be a JSON array but is {json_type(groups)}')
+    return groups
+
+
+def _edit_hook(text: str | None, piece: Piece, server: ServerLaunch, install: bool) -> str | None:
+    """Add (install) or take away our hook for `piece`, touching nothing else: our matcher group is cut out of
+    the event's array, or appended to it, as one element; the user's elements keep their bytes and order."""
+    event, entry = _hook_entry(piece, server)
     base = text if text and text.strip() else "{}\n"
-    if wanted:
-        return set_member(base, ["hooks"], event, wanted)
-    after = remove_member(base, ["hooks"], event)
-    if not parse_document(after).get("hooks"):
-        after = remove_member(after, [], "hooks")
+    groups = _event_groups(parse_document(base), event)
+    places = _our_places(groups, piece)
+    if install and len(places) == 1 and places[0][1] is None and groups[places[0][0]] == entry:
+        return None  # exactly our entry is there already
+    if not install and not places:
+        return None
+    after = base
+    for group, index in reversed(places):  # from the end, so the places not yet cut keep their indexes
+        if index is None:
+            after = remove_element(after, ("hooks", event), group)
+        else:
+            after = remove_element(after, ("hooks", event, group, "hooks"), index)
+    left = _event_groups(parse_document(after), event)
+    if install:
+        return append_element(after, ("hooks", event), entry) if left else set_member(after, ["hooks"], event, [entry])
+    if not left:  # the array held only ours: the event goes, and "hooks" when nothing else is in it
+        after = remove_member(after, ["hooks"], event)
+        if not parse_document(after).get("hooks"):
+            after = remove_member(after, [], "hooks")
     return after
 
 
@@ -193,7 +227,7 @@ class Kit:
     editor: SafeEditor
     paths: KitPaths
     server: str
-    python: str
+    launch: ServerLaunch  # how the registered server starts; the hooks start the same way (see hook_command)
 
     def install(self, piece: Piece) -> bool:
         """Install (or refresh) `piece`; True when a file changed."""
@@ -202,7 +236,7 @@ class Kit:
             content = skill_text(self.server) if piece is Piece.SKILL else agent_text(self.server)
             make_private_dir(path.parent)
             return self.editor.edit(path, lambda text: _whole_file(text, content, path), new_mode=0o600).changed
-        return self.editor.edit(self.paths.settings, lambda text: _edit_hook(text, piece, self.python, True)).changed
+        return self.editor.edit(self.paths.settings, lambda text: _edit_hook(text, piece, self.launch, True)).changed
 
     def remove(self, piece: Piece) -> bool:
         """Remove `piece` when it is ours; True when a file changed."""
@@ -217,7 +251,7 @@ class Kit:
             return True
         if not self.paths.settings.exists():
             return False
-        return self.editor.edit(self.paths.settings, lambda text: _edit_hook(text, piece, self.python, False)).changed
+        return self.editor.edit(self.paths.settings, lambda text: _edit_hook(text, piece, self.launch, False)).changed
 
     def is_installed(self, piece: Piece) -> bool:
         if piece in (Piece.SKILL, Piece.AGENT):
@@ -228,11 +262,10 @@ class Kit:
                 return False
         try:
             document = json.loads(self.paths.settings.read_text(encoding="utf-8"))
+            event, _ = _hook_entry(piece, self.launch)
+            return bool(_our_places(_event_groups(document, event), piece)) if isinstance(document, dict) else False
         except (OSError, ValueError):
             return False
-        event, _ = _hook_entries(piece, self.python)
-        groups = (document.get("hooks") or {}).get(event, []) if isinstance(document, dict) else []
-        return _without_ours(groups, _module_of(piece)) != groups
 
     def status(self, pieces: Sequence[Piece] = tuple(Piece)) -> dict[str, bool]:
         return {piece.value: self.is_installed(piece) for piece in pieces}

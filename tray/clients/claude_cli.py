@@ -8,6 +8,7 @@ server). For a name it does not know it prints `No MCP server named ...` to stde
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -66,8 +67,15 @@ def mcp_get(
         subprocess.TimeoutExpired: it did not answer within `timeout` seconds.
         OSError: it could not be started.
     """
-    done = subprocess.run(
-        [str(claude), "mcp", "get", name],
+    done = _run(claude, ["mcp", "get", name], cwd, env, timeout)
+    return parse_mcp_get(done.returncode, done.stdout, done.stderr)
+
+
+def _run(
+    claude: Path, args: list[str], cwd: Path | None, env: Mapping[str, str] | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(claude), *args],
         cwd=cwd,
         env=dict(os.environ if env is None else env),
         capture_output=True,
@@ -78,4 +86,26 @@ def mcp_get(
         stdin=subprocess.DEVNULL,
         check=False,
     )
-    return parse_mcp_get(done.returncode, done.stdout, done.stderr)
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """The version `claude --version` prints ('2.1.330 (Claude Code)'), as numbers; None if unreadable.
+
+    >>> parse_version("2.1.121 (Claude Code)")
+    (2, 1, 121)
+    >>> parse_version("not a version") is None
+    True
+    """
+    match = re.match(r"\s*(\d+)\.(\d+)\.(\d+)", text)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def claude_version(
+    claude: Path, *, env: Mapping[str, str] | None = None, timeout: float = 20.0
+) -> tuple[int, int, int] | None:
+    """The installed CLI's version (`claude --version`, offline), or None when it does not answer with one."""
+    try:
+        done = _run(claude, ["--version"], None, env, timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return parse_version(done.stdout) if done.returncode == 0 else None

@@ -36,6 +36,7 @@ from ollama_mcp_tray.server.usage import read_usage, summarize
 from .. import app_settings, servers
 from ..app_context import AppContext
 from ..clients import claude_md
+from ..clients.adoption_kit import Piece
 from ..clients.base import Applies
 from ..clients.catalog import CLIENTS, ClientStatus, client_named, ordered
 from ..clients.records import CLAUDE_CODE
@@ -44,6 +45,7 @@ from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
 from ..doctor import fill_default_model
+from ..kit_actions import apply_piece
 from ..launch import window_command
 from . import menu_model as mm
 from .connection_test import run_connection_test
@@ -64,7 +66,7 @@ class IconPort(Protocol):
     def stop(self) -> None: ...
 
 
-def claude_state(statuses: list[RegistrationStatus], rule: bool) -> ClaudeState:
+def claude_state(statuses: list[RegistrationStatus], rule: bool, kit: frozenset[str] = frozenset()) -> ClaudeState:
     """What the menu shows about Claude Code, from the registrar's statuses of our name."""
     user = next((s for s in statuses if s.target.scope is Scope.USER), None)
     problem = None
@@ -80,6 +82,7 @@ def claude_state(statuses: list[RegistrationStatus], rule: bool) -> ClaudeState:
         user_healthy=user is None or (user.state is State.CURRENT and user.up_to_date),
         projects=projects,
         claude_md_rule=rule,
+        kit=kit,
         problem=problem,
     )
 
@@ -341,8 +344,9 @@ class Controller:
 
     def _on_statuses(self, statuses: list[RegistrationStatus]) -> None:
         rule = claude_md.is_installed(self.ctx.claude.claude_md)
+        kit = frozenset(piece for piece, installed in self.ctx.kit().status().items() if installed)
         problem = self.state.claude.problem if self.state.claude.problem and not statuses else None
-        claude = claude_state(statuses, rule)
+        claude = claude_state(statuses, rule, kit)
         self._set(claude=dataclasses.replace(claude, problem=claude.problem or problem))
 
     def _other_clients(self, settings: Settings) -> OtherClients:
@@ -407,6 +411,8 @@ class Controller:
             self._work(self._test_connection, "The connection test")
         elif isinstance(action, mm.SetClaudeMdRule):
             self._work(lambda: self._set_rule(action.enabled), "Changing CLAUDE.md")
+        elif isinstance(action, mm.SetKitPiece):
+            self._work(lambda: self._set_kit_piece(Piece(action.piece), action.enabled), "Changing Claude Code's kit")
         elif isinstance(action, mm.OpenSettings):
             self._open_settings()
         elif isinstance(action, mm.OpenWindow):
@@ -553,6 +559,15 @@ class Controller:
         else:
             claude_md.uninstall(self.ctx.editor, path)
         self.guard.refresh()
+
+    def _set_kit_piece(self, piece: Piece, enabled: bool) -> None:
+        """Install or remove one piece as `ollama-mcp-tray kit` does (worker thread); the menu follows the files."""
+        try:
+            warning = apply_piece(self.ctx, piece, enabled).warning
+        finally:
+            self.guard.refresh()
+        if warning:
+            self.post(lambda: self.notify(warning))
 
     def _open_settings(self) -> None:
         path = self.ctx.paths.settings_file

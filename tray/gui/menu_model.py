@@ -79,6 +79,14 @@ class SetClaudeMdRule:
 
 
 @dataclass(frozen=True)
+class SetKitPiece:
+    """Install (or remove) one piece of the adoption kit (an `adoption_kit.Piece` value: skill, agent, ...)."""
+
+    piece: str
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class OpenSettings:
     pass
 
@@ -128,6 +136,7 @@ Action = (
     | RemoveProject
     | CheckConnection
     | SetClaudeMdRule
+    | SetKitPiece
     | OpenSettings
     | OpenWindow
     | SetKey
@@ -436,14 +445,34 @@ def _claude_entry(state: TrayState, home: str | None) -> Item:
             entries.append(Item(label, RemoveProject(project.path, project.scope)))
     entries.append(SEPARATOR)
     entries.append(Item(state.busy or "Test connection", None if state.busy else CheckConnection()))
-    entries.append(
+    entries += _kit_entries(claude)
+    return Item(claude_summary(claude), submenu=tuple(entries))
+
+
+KIT_ITEMS = (
+    ("skill", "Add delegation skill"),
+    ("agent", "Add local-work subagent"),
+    ("prompt-hook", "Hook: hint on delegable prompts"),
+    ("bash-hook", "Hook: digest very long Bash output"),
+)
+"""The adoption kit's pieces in the Claude Code submenu, after the CLAUDE.md section: each a check item."""
+
+
+def _kit_entries(claude: ClaudeState) -> list[Entry]:
+    """What helps Claude reach for the local model, each installed or removed on its own by a click."""
+    entries: list[Entry] = [
+        SEPARATOR,
+        Item("Help Claude use the local model:"),
         Item(
             "Add local-model rule to CLAUDE.md",
             SetClaudeMdRule(not claude.claude_md_rule),
             checked=claude.claude_md_rule,
-        )
-    )
-    return Item(claude_summary(claude), submenu=tuple(entries))
+        ),
+    ]
+    for piece, text in KIT_ITEMS:
+        installed = piece in claude.kit
+        entries.append(Item(text, SetKitPiece(piece, not installed), checked=installed))
+    return entries
 
 
 def client_label(client: ClientEntry) -> str:

@@ -40,6 +40,7 @@ class ClaudeState:
     user_healthy: bool = True
     projects: tuple[ProjectRegistration, ...] = ()
     claude_md_rule: bool = False
+    kit: frozenset[str] = frozenset()  # the adoption-kit pieces installed (`adoption_kit.Piece` values)
     # A file we could not read (e.g. ~/.claude.json does not parse): shown instead of guessing.
     problem: str | None = None
 

@@ -28,12 +28,14 @@ from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.usage import UsageRecord, append_usage
 from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.clients import claude_md
+from ollama_mcp_tray.tray.clients.adoption_kit import Piece
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
 from ollama_mcp_tray.tray.clients.registrar import Scope, Target
 from ollama_mcp_tray.tray.desktop import dialogs
 from ollama_mcp_tray.tray.desktop.autostart import Autostart
 from ollama_mcp_tray.tray.gui.controller import Controller
 from ollama_mcp_tray.tray.gui.icon import TrayIcon
+from ollama_mcp_tray.tray.gui.menu_model import KIT_ITEMS
 from ollama_mcp_tray.tray.gui.monitor import PollPolicy
 from ollama_mcp_tray.tray.launch import ServerLaunch
 from tests.desktop_session import wait_for
@@ -43,6 +45,10 @@ from tests.tray.gui.headless_pystray import HeadlessIcon, click, find_item, head
 ROOT = Path(__file__).resolve().parents[3]
 EMULATOR = ROOT / "tests" / "ollama_emulator.py"
 FAST = PollPolicy(interval=5.0, probe=0.2, fast=0.1, fast_rounds=3, down_max=0.4)
+USER_SETTINGS = (  # a user's own hook, in their layout: the kit's items must leave it byte for byte
+    '{\n  "hooks": {\n    "PostToolUse": [\n'
+    '      {"matcher": "Edit", "hooks": [{"type": "command", "command": "fmt"}]}\n    ]\n  }\n}\n'
+)
 OTHER = {"numStartups": 3, "theme": "dark", "projects": {"/p": {"allowedTools": ["Bash"]}}}
 LOADED = "qwen2.5-coder:3b"
 
@@ -444,6 +450,59 @@ def test_the_claude_md_rule_is_added_and_removed_leaving_the_users_text(
 
     tray.wait_menu(lambda: not tray.checked("Claude Code", "Add local-model rule"), "the rule item to be unchecked")
     assert path.read_text(encoding="utf-8") == "# My rules\n\nBe brief.\n"
+
+
+def test_each_kit_piece_is_installed_and_removed_from_the_claude_code_menu_as_the_cli_does(
+    ollama: OllamaEmulator, start_tray: TrayFactory
+) -> None:
+    def own_hooks(ctx: AppContext) -> None:
+        settings = ctx.kit().paths.settings
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(USER_SETTINGS, encoding="utf-8")
+
+    tray = start_tray(ollama.url, before=own_hooks)
+    kit = tray.ctx.kit()
+    up_and_listed(tray)
+    for piece, text in KIT_ITEMS:
+        assert not tray.checked("Claude Code", text)
+        click(tray.icon, "Claude Code", text)
+        tray.wait_menu(lambda text=text: tray.checked("Claude Code", text), f"{text} to be checked")
+        assert kit.is_installed(Piece(piece))
+    assert kit.status() == {p.value: True for p in Piece}
+    hooks = json.loads(kit.paths.settings.read_text(encoding="utf-8"))["hooks"]
+    assert [g.get("matcher") for g in hooks["PostToolUse"]] == ["Edit", "Bash"]
+    for piece, text in KIT_ITEMS:
+        click(tray.icon, "Claude Code", text)
+        tray.wait_menu(lambda text=text: not tray.checked("Claude Code", text), f"{text} to be unchecked")
+        assert not kit.is_installed(Piece(piece))
+    assert kit.paths.settings.read_text(encoding="utf-8") == USER_SETTINGS
+    assert not kit.paths.skill.exists() and not kit.paths.agent.exists()
+
+
+def test_the_digest_hook_item_warns_when_claude_code_is_too_old_to_use_it(
+    ollama: OllamaEmulator, start_tray: TrayFactory, tmp_path: Path
+) -> None:
+    claude = tmp_path / "bin" / "claude"  # answers --version as Claude Code 2.1.120 does
+    claude.parent.mkdir()
+    claude.write_text('#!/bin/sh\necho "2.1.120 (Claude Code)"\n', encoding="utf-8")
+    claude.chmod(0o755)
+    tray = start_tray(ollama.url, env={"CLAUDE_BIN": str(claude)})
+    up_and_listed(tray)
+    click(tray.icon, "Claude Code", "Hook: digest very long Bash output")
+    message = tray.icon.wait_for_notification(lambda m: "ignores the Bash digest hook" in m)
+    assert "2.1.121 or newer" in message
+    tray.wait_menu(lambda: tray.checked("Claude Code", "Hook: digest"), "the hook item to be checked (installed)")
+
+
+def test_a_kit_piece_added_by_the_cli_shows_checked_in_the_menu(
+    ollama: OllamaEmulator, start_tray: TrayFactory
+) -> None:
+    tray = start_tray(ollama.url)
+    up_and_listed(tray)
+    assert not tray.checked("Claude Code", "Add delegation skill")
+    tray.ctx.kit().install(Piece.SKILL)
+    tray.controller.guard.refresh()
+    tray.wait_menu(lambda: tray.checked("Claude Code", "Add delegation skill"), "the skill item to be checked")
 
 
 def test_changing_the_default_model_updates_the_claude_md_rule_that_names_it(

@@ -143,6 +143,66 @@ def test_choosing_enabled_for_all_projects_registers_the_server_in_claude_json(t
     wait_for(lambda: not desk.popup_windows(), 5, "the menu to close")
 
 
+def choose_from_menu(running: RunningTray, *texts: str) -> None:
+    """Open the menu with a right click and choose the item at `texts` with the keyboard, as a person would."""
+    desk = running.desk
+    shape = TrayState("http://x", OllamaSnapshot("http://x", "1", (_model(),)))
+    steps = mm.selectable_path(mm.build_menu(shape, mm.dt.datetime.now(mm.dt.timezone.utc)), *texts)
+    wait_for(lambda: not desk.popup_windows(), 5, "no menu to be open")
+    # Off the icon first: the last choice left the pointer on it, and `mousemove --sync` waits for a motion.
+    desk.xdotool("mousemove", "--sync", "333", "277")
+    desk.click(running.icon.center, button=3)
+    wait_for(lambda: len(desk.popup_windows()) == 1, 5, "the menu to open")
+    for level, index in enumerate(steps):
+        for _ in range(index + (1 if level == 0 else 0)):  # the top menu opens with nothing selected
+            desk.xdotool("key", "Down")
+        if level < len(steps) - 1:
+            desk.xdotool("key", "Right")
+            wait_for(lambda n=level + 2: len(desk.popup_windows()) == n, 5, f"the {texts[level]} submenu to open")
+    desk.xdotool("key", "Return")
+    wait_for(lambda: not desk.popup_windows(), 5, "the menu to close")
+
+
+USER_SETTINGS = (
+    '{\n  "model": "opus",\n  "hooks": {\n    "PostToolUse": [\n      {"matcher": "Edit", "hooks": []}\n    ]\n  }\n}\n'
+)
+
+
+def test_the_kit_items_of_the_claude_code_menu_install_and_remove_each_piece(tray: RunningTray) -> None:
+    wait_for_icon(tray.desk, tray.icon, IconState.UP, timeout=5)
+    claude = tray.home / ".claude"
+    claude.mkdir(mode=0o700)
+    (claude / "settings.json").write_text(USER_SETTINGS, encoding="utf-8")
+    files = {
+        "Add local-model rule to CLAUDE.md": claude / "CLAUDE.md",
+        "Add delegation skill": claude / "skills" / "ollama-local" / "SKILL.md",
+        "Add local-work subagent": claude / "agents" / "ollama-local.md",
+    }
+    hooks = {"Hook: hint on delegable prompts": "hook_prompt", "Hook: digest very long Bash output": "hook_bash"}
+
+    def settings() -> str:
+        return (claude / "settings.json").read_text(encoding="utf-8")
+
+    for text, path in files.items():
+        choose_from_menu(tray, "Claude Code", text)
+        wait_for(lambda path=path: path.is_file() and "ollama" in path.read_text(encoding="utf-8"), 10, text)
+    for text, module in hooks.items():
+        choose_from_menu(tray, "Claude Code", text)
+        wait_for(lambda module=module: module in settings(), 10, text)
+    document = json.loads(settings())
+    assert document["model"] == "opus"
+    assert [g.get("matcher") for g in document["hooks"]["PostToolUse"]] == ["Edit", "Bash"]
+    assert "hook_prompt" in document["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+
+    for text, path in files.items():  # a second click takes each piece away again
+        choose_from_menu(tray, "Claude Code", text)
+        wait_for(lambda path=path: not path.exists() or "ollama" not in path.read_text(encoding="utf-8"), 10, text)
+    for text, module in hooks.items():
+        choose_from_menu(tray, "Claude Code", text)
+        wait_for(lambda module=module: module not in settings(), 10, text)
+    assert settings() == USER_SETTINGS  # the user's own hook and layout, byte for byte
+
+
 def tooltips(desk: DesktopSession) -> list[Rect]:
     """Mapped tooltip windows (GTK marks them _NET_WM_WINDOW_TYPE_TOOLTIP)."""
     x = desk.x

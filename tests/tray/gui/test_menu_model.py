@@ -328,3 +328,25 @@ def test_without_any_detected_client_connect_to_says_so() -> None:
     state = dataclasses.replace(up(), clients=(ClientEntry("cursor", "Cursor", "not-installed"),))
     item = find(mm.build_menu(state, NOW), "Connect to")
     assert item.text == "Connect to: no MCP client found" and not item.enabled
+
+
+def test_each_kit_piece_and_the_claude_md_section_is_a_check_item_in_the_claude_code_menu() -> None:
+    from ollama_mcp_tray.tray.clients.adoption_kit import Piece
+
+    assert [piece for piece, _ in mm.KIT_ITEMS] == [p.value for p in Piece]
+    none = find(mm.build_menu(up(), NOW), "Claude Code").submenu
+    assert none is not None
+    for piece, text in mm.KIT_ITEMS:
+        assert find(none, text).checked is False and find(none, text).action == mm.SetKitPiece(piece, True)
+    assert find(none, "Add local-model rule to CLAUDE.md").action == mm.SetClaudeMdRule(True)
+    some = dataclasses.replace(up(), claude=ClaudeState(claude_md_rule=True, kit=frozenset({"skill", "bash-hook"})))
+    menu = find(mm.build_menu(some, NOW), "Claude Code").submenu
+    assert menu is not None
+    checked = {item.text for item in items(menu) if item.checked}
+    assert checked == {
+        "Add local-model rule to CLAUDE.md",
+        "Add delegation skill",
+        "Hook: digest very long Bash output",
+    }
+    assert find(menu, "Hook: digest").action == mm.SetKitPiece("bash-hook", False)
+    assert find(menu, "Add local-work subagent").action == mm.SetKitPiece("agent", True)
