@@ -249,7 +249,7 @@ async def stream_generation(
     final: dict[str, Any] = {}
     pieces = 0
     started = anyio.current_time()
-    last_report = started
+    last_report: float | None = None  # when tokens were last reported; None: not yet
     # The heartbeat starts only if the first chunk is late: a timer costs microseconds, a task per call does not.
     loop = asyncio.get_running_loop()
     heartbeat: asyncio.Task[None] | None = None
@@ -281,8 +281,12 @@ async def stream_generation(
                 calls.extend(message["tool_calls"])
             if chunk.get("done"):
                 final = chunk
+            # The first token is reported at once (the client learns the model is answering), later ones at
+            # most every TOKEN_REPORT_S: a fast stream sends thousands of tokens a second, a client uses a few.
+            if not pieces:
+                continue
             now = anyio.current_time()
-            if now - last_report >= TOKEN_REPORT_S:
+            if last_report is None or now - last_report >= TOKEN_REPORT_S:
                 last_report = now
                 phase = "thinking" if thinking and not answer else "generating"
                 await ctx.report_progress(round(now - started, 3), None, f"{model}: {phase}, {pieces} tokens")
