@@ -64,23 +64,24 @@ class _Connection:
             return ReplyCutOff(f"the server closed the connection {detail}")
         return NotHttp("the server's reply is not valid HTTP/1.1")
 
-    def next_event(self) -> Any:
-        """The next event from the bytes already received, or `h11.NEED_DATA`: never waits."""
-        answering = self.h11.their_state is not h11.SEND_RESPONSE  # h11 moves to ERROR when it raises
-        try:
-            event = self.h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            started = answering or bool(self.start)
-            raise self._broken("in the middle of its reply" if started else "without answering") from exc
-        if event is h11.PAUSED:
-            raise NotHttp("the server sent more than one reply")
-        if isinstance(event, h11.ConnectionClosed):
-            raise ReplyCutOff("the server closed the connection without answering")
-        return event
+    def broken_body(self) -> httpx2.RemoteProtocolError:
+        """The error for bytes h11 refused inside a reply's body (what `receive` raises there too)."""
+        return self._broken("in the middle of its reply")
 
     async def receive(self, timeout: float | None) -> Any:
-        """The next event, reading from the socket only when nothing is buffered."""
-        while (event := self.next_event()) is h11.NEED_DATA:
+        while True:
+            answering = self.h11.their_state is not h11.SEND_RESPONSE  # h11 moves to ERROR when it raises
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as exc:
+                started = answering or bool(self.start)
+                raise self._broken("in the middle of its reply" if started else "without answering") from exc
+            if event is h11.PAUSED:
+                raise NotHttp("the server sent more than one reply")
+            if isinstance(event, h11.ConnectionClosed):
+                raise ReplyCutOff("the server closed the connection without answering")
+            if event is not h11.NEED_DATA:
+                return event
             try:
                 data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
             except asyncio.TimeoutError as exc:
@@ -91,7 +92,6 @@ class _Connection:
                 self.start += data[: 5 - len(self.start)]
             self.eof = not data
             self.h11.receive_data(data)
-        return event
 
 
 class _Body(httpx2.AsyncByteStream):
@@ -112,27 +112,32 @@ class _Body(httpx2.AsyncByteStream):
         # joined into one piece first. Waiting happens only when nothing is buffered, so a chunk that arrives
         # alone is still handed on at once.
         conn = self._conn
+        parser = conn.h11
         while not self._done:
             event = await conn.receive(self._timeout)
             parts: list[bytes] = []
-            failure: httpx2.HTTPError | None = None
+            broken: h11.RemoteProtocolError | None = None
             while isinstance(event, h11.Data):
                 parts.append(event.data)  # a bytearray slice of h11's buffer: copied by the join below
                 try:
-                    event = conn.next_event()
-                except httpx2.HTTPError as exc:  # the bytes before a broken chunk still reach the caller first
-                    failure = exc
+                    # h11 itself, not conn.receive: inside a body only bad bytes can come of it (no second reply
+                    # and no clean close are possible before EndOfMessage), and this loop runs once per token.
+                    event = parser.next_event()
+                except h11.RemoteProtocolError as exc:
+                    broken = exc
                     break
-            if failure is None and event is not h11.NEED_DATA:
-                if not isinstance(event, h11.EndOfMessage):
-                    failure = NotHttp(f"unexpected {type(event).__name__} in a response body")
-                else:
-                    self._done = True
-                    self._transport._release(self._key, self._conn)
+            failure: httpx2.HTTPError | None = None
+            if broken is not None:
+                failure = conn.broken_body()  # the bytes before a broken chunk still reach the caller first
+            elif isinstance(event, h11.EndOfMessage):
+                self._done = True
+                self._transport._release(self._key, self._conn)
+            elif event is not h11.NEED_DATA:
+                failure = NotHttp(f"unexpected {type(event).__name__} in a response body")
             if parts:
                 yield b"".join(parts)
             if failure is not None:
-                raise failure
+                raise failure from broken
 
     async def aclose(self) -> None:
         if not self._done:
