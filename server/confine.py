@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .errors import MaterialError
 
-if TYPE_CHECKING:  # imported when a spec is first built: pathspec costs the server's start about 70 ms
+if TYPE_CHECKING:  # imported when a spec is first built: tens of ms the server's start need not pay
     import pathspec
 
 # Refused by default: secrets and credential stores, matched with git's wildcard rules against the path
