@@ -10,16 +10,19 @@ git rules). `material_allow` patterns lift the deny list and `.gitignore` for th
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from .errors import MaterialError
+
+if TYPE_CHECKING:  # imported when a spec is first built: tens of ms the server's start need not pay
+    import pathspec
 
 # Refused by default: secrets and credential stores, matched with git's wildcard rules against the path
 # relative to its root. Each entry names its reason.
@@ -101,6 +104,19 @@ def roots_from_uris(uris: Iterable[str]) -> list[Path]:
     return found
 
 
+def _gitignore_spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
+    """Patterns read with git's rules; pathspec is imported here, by the first material tool that needs it."""
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+@functools.cache
+def _deny_specs() -> tuple[tuple[pathspec.GitIgnoreSpec, str], ...]:
+    """The deny list compiled once per process (every tool call builds a `Confinement`)."""
+    return tuple((_gitignore_spec([pattern]), reason) for pattern, reason in DENY)
+
+
 def _is_within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -121,7 +137,7 @@ class _Ignores:
                 lines = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 lines = []
-            self._specs[folder] = pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+            self._specs[folder] = _gitignore_spec(lines) if lines else None
         return self._specs[folder]
 
     def ignored(self, path: Path, root: Path, is_dir: bool) -> bool:
@@ -166,8 +182,8 @@ class Confinement:
         self.roots = unique
         self.max_file_bytes = max_file_bytes
         self.max_total_bytes = max_total_bytes
-        self._allow = pathspec.GitIgnoreSpec.from_lines(allow_patterns) if allow_patterns else None
-        self._deny = [(pathspec.GitIgnoreSpec.from_lines([pattern]), reason) for pattern, reason in DENY]
+        self._allow = _gitignore_spec(allow_patterns) if allow_patterns else None
+        self._deny = _deny_specs()
         self._ignores = _Ignores()
 
     # -- where ------------------------------------------------------------------------------------------

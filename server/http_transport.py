@@ -64,6 +64,10 @@ class _Connection:
             return ReplyCutOff(f"the server closed the connection {detail}")
         return NotHttp("the server's reply is not valid HTTP/1.1")
 
+    def broken_body(self) -> httpx2.RemoteProtocolError:
+        """The error for bytes h11 refused inside a reply's body (what `receive` raises there too)."""
+        return self._broken("in the middle of its reply")
+
     async def receive(self, timeout: float | None) -> Any:
         while True:
             answering = self.h11.their_state is not h11.SEND_RESPONSE  # h11 moves to ERROR when it raises
@@ -103,15 +107,37 @@ class _Body(httpx2.AsyncByteStream):
         self._done = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        # One read from the socket often holds hundreds of chunks (one per token when the reader falls behind);
+        # every yield crosses httpx2's iterator layers and the caller's loop, so everything already received is
+        # joined into one piece first. Waiting happens only when nothing is buffered, so a chunk that arrives
+        # alone is still handed on at once.
+        conn = self._conn
+        parser = conn.h11
         while not self._done:
-            event = await self._conn.receive(self._timeout)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
+            event = await conn.receive(self._timeout)
+            parts: list[bytes] = []
+            broken: h11.RemoteProtocolError | None = None
+            while isinstance(event, h11.Data):
+                parts.append(event.data)  # a bytearray slice of h11's buffer: copied by the join below
+                try:
+                    # h11 itself, not conn.receive: inside a body only bad bytes can come of it (no second reply
+                    # and no clean close are possible before EndOfMessage), and this loop runs once per token.
+                    event = parser.next_event()
+                except h11.RemoteProtocolError as exc:
+                    broken = exc
+                    break
+            failure: httpx2.HTTPError | None = None
+            if broken is not None:
+                failure = conn.broken_body()  # the bytes before a broken chunk still reach the caller first
             elif isinstance(event, h11.EndOfMessage):
                 self._done = True
                 self._transport._release(self._key, self._conn)
-            else:
-                raise NotHttp(f"unexpected {type(event).__name__} in a response body")
+            elif event is not h11.NEED_DATA:
+                failure = NotHttp(f"unexpected {type(event).__name__} in a response body")
+            if parts:
+                yield b"".join(parts)
+            if failure is not None:
+                raise failure from broken
 
     async def aclose(self) -> None:
         if not self._done:

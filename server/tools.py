@@ -283,6 +283,20 @@ async def _heartbeat(ctx: Context, started: float, model: str) -> None:
         await asyncio.sleep(HEARTBEAT_S)
 
 
+class TokenReports:
+    """When streamed tokens are reported: the first at once (the client learns the model is answering), later
+    ones at most every TOKEN_REPORT_S (a fast stream sends thousands of tokens a second, a client uses a few)."""
+
+    def __init__(self) -> None:
+        self.last: float | None = None  # when tokens were last reported; None: not yet
+
+    def due(self, now: float) -> bool:
+        if self.last is not None and now - self.last < TOKEN_REPORT_S:
+            return False
+        self.last = now
+        return True
+
+
 async def stream_generation(
     tc: ToolContext, ctx: Context, path: str, body: dict[str, Any], model: str, stats: dict[str, Any]
 ) -> GenerationResult:
@@ -294,7 +308,7 @@ async def stream_generation(
     final: dict[str, Any] = {}
     pieces = 0
     started = anyio.current_time()
-    last_report = started
+    reports = TokenReports()
     # The heartbeat starts only if the first chunk is late: a timer costs microseconds, a task per call does not.
     loop = asyncio.get_running_loop()
     heartbeat: asyncio.Task[None] | None = None
@@ -326,9 +340,10 @@ async def stream_generation(
                 calls.extend(message["tool_calls"])
             if chunk.get("done"):
                 final = chunk
+            if not pieces:
+                continue
             now = anyio.current_time()
-            if now - last_report >= TOKEN_REPORT_S:
-                last_report = now
+            if reports.due(now):
                 phase = "thinking" if thinking and not answer else "generating"
                 await ctx.report_progress(round(now - started, 3), None, f"{model}: {phase}, {pieces} tokens")
     finally:

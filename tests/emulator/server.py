@@ -197,6 +197,11 @@ class OllamaEmulator:
         self.state.clear_requests()
 
     @property
+    def first_lines(self) -> list[float]:
+        """When each stream's first line (the first token of a generation) was sent, in `time.monotonic()`."""
+        return self.state.first_lines
+
+    @property
     def cancelled(self) -> int:
         """How many generate/chat/pull/embed replies were abandoned because the client went away."""
         return self.state.cancelled
@@ -462,7 +467,10 @@ class Exchange(BaseHTTPRequestHandler):
             self.drop()
             return False
         self._chunks += 1
-        return self._send_chunk(go_json(value) + b"\n")
+        sent = self._send_chunk(go_json(value) + b"\n")
+        if sent and self._chunks == 1:
+            self.server.emulator.state.note_first_line()
+        return sent
 
     def stream_end(self) -> None:
         """Finish a chunked reply."""

@@ -70,6 +70,7 @@ class EmulatorState:
         self._cancelled = 0
         self._active = 0
         self._peak_active = 0
+        self._first_lines: list[float] = []
 
     # -- models ---------------------------------------------------------------------------------------------
 
@@ -157,6 +158,18 @@ class EmulatorState:
         with self.cond:
             self._cancelled += 1
             self.cond.notify_all()
+
+    def note_first_line(self) -> None:
+        """Remember when a stream's first line went out (time.monotonic(), the clock asyncio's loops use)."""
+        with self.cond:
+            self._first_lines.append(time.monotonic())
+            self.cond.notify_all()
+
+    @property
+    def first_lines(self) -> list[float]:
+        """When each stream's first line was sent, oldest first (a copy)."""
+        with self.cond:
+            return list(self._first_lines)
 
     @property
     def cancelled(self) -> int:
