@@ -199,6 +199,19 @@ class DesktopSession:
         self.xdotool("mousemove", "--sync", str(at[0]), str(at[1]))
         self.xdotool("click", str(button))
 
+    def _tooltip_or_notification(self, window: Any) -> bool:
+        """A tooltip (the icon's, when the pointer rests on it after a click) or a notification bubble (dunst) is
+        override-redirect like a menu but is not one."""
+        try:
+            wm_class = window.get_wm_class() or ()
+            kind = window.get_full_property(self.x.intern_atom("_NET_WM_WINDOW_TYPE"), 0)
+        except XError:
+            return False
+        if "Dunst" in wm_class:
+            return True
+        names = {self.x.get_atom_name(atom) for atom in (kind.value if kind is not None else [])}
+        return bool(names & {"_NET_WM_WINDOW_TYPE_TOOLTIP", "_NET_WM_WINDOW_TYPE_NOTIFICATION"})
+
     def popup_windows(self) -> list[Rect]:
         """Mapped override-redirect windows (GTK menus and their submenus), top-level only."""
         rects = []
@@ -207,7 +220,7 @@ class DesktopSession:
                 attrs = window.get_attributes()
             except XError:
                 continue
-            if attrs.override_redirect and attrs.map_state == 2:  # IsViewable
+            if attrs.override_redirect and attrs.map_state == 2 and not self._tooltip_or_notification(window):
                 rect = self.geometry(window)
                 if rect.x >= 0 and rect.y >= 0 and rect.width > 10 and rect.height > 10:
                     rects.append(rect)
