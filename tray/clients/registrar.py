@@ -21,7 +21,6 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -56,8 +55,6 @@ PORTABLE_COMMAND = f"${{{PORTABLE_VARIABLE}:-{SERVER_SCRIPT}}}"
 """The project-scope command: `.mcp.json` is committed, so it names no path inside this user's home. Claude Code
 expands `${NAME:-default}` in a command (checked with 2.1.330), so each teammate's `ollama-mcp-server` on PATH
 starts, or the program their OLLAMA_MCP_SERVER names."""
-REUSE_SECONDS = 10.0
-"""How long the document of our own last write stays at hand for the next edit of that file."""
 
 
 @dataclass(frozen=True)
@@ -262,8 +259,6 @@ class Registrar:
     env: Mapping[str, str] = field(default_factory=dict)
     windows: bool = sys.platform == "win32"
     editor: SafeEditor | None = None
-    clock: Callable[[], float] = time.monotonic
-    _written: dict[Path, tuple[Document, Splice, float]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.editor is None:
@@ -294,36 +289,6 @@ class Registrar:
             "mcpServers",
         )
 
-    def _document(self, file: Path, text: str | None) -> Document:
-        """`text` (the file's content now) parsed. When it is exactly what our last edit of `file` wrote, the
-        document comes from that edit's (one splice, already validated) instead of a second parse of a big
-        file: enable then disable, or repair then enable, parse once. Remembered once and briefly, so no
-        parsed copy of a big file stays in memory."""
-        text = _empty_as_object(text)
-        remembered = self._written.pop(file, None)
-        if remembered is not None:
-            before, splice, when = remembered
-            size = len(before.text) + len(splice.insert) - (splice.end - splice.start)
-            if self.clock() - when <= REUSE_SECONDS and len(text) == size:
-                document = before.spliced(splice)
-                if document.text == text:
-                    return document
-        return Document(text)
-
-    def _forget_old_writes(self) -> None:
-        """Let go of remembered writes past their time: a long-lived Registrar (the tray's guard looks at the
-        status every so often, and edits rarely) must not keep a big parsed file in memory."""
-        now = self.clock()
-        for file, (_, _, when) in list(self._written.items()):
-            if now - when > REUSE_SECONDS:
-                del self._written[file]
-
-    def _wrote(self, file: Path, edits: list[tuple[Document, Splice | None]]) -> None:
-        """Remember the last attempt's document and splice, which the editor has just written."""
-        document, splice = edits[-1]
-        if splice is not None:
-            self._written[file] = (document, splice, self.clock())
-
     def desired_entry(self, target: Target) -> dict[str, Any]:
         """What enable writes for `target` now."""
         return build_entry(self.launch, self.env, target.scope)
@@ -335,7 +300,6 @@ class Registrar:
         Raises:
             ConfigFileRefused: the file does not parse.
         """
-        self._forget_old_writes()
         file = self.file_for(target)
         document = read_document(file) or {}
         entry = get_value(document, (*self._servers_path(target, document), target.name))
@@ -428,12 +392,11 @@ class Registrar:
         file = self.file_for(target)
         desired = self.desired_entry(target)
         seen: list[dict[str, Any]] = []
-        edits: list[tuple[Document, Splice | None]] = []
         created_file: list[bool] = []
 
         def edit(text: str | None) -> str | Splice | None:
             created_file.append(text is None)
-            document = self._document(file, text)
+            document = Document(_empty_as_object(text))
             seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
@@ -445,10 +408,8 @@ class Registrar:
                     target.name,
                 )
             if text is None or not text.strip():
-                edits.append((document, None))
                 return document.set(path, target.name, desired)
-            edits.append((document, document.set_splice(path, target.name, desired)))
-            return edits[-1][1]
+            return document.set_splice(path, target.name, desired)
 
         def verify(text: str) -> bool:
             # Another writer may have put back a version without our entry (MISSING: not JSON to compare).
@@ -458,10 +419,9 @@ class Registrar:
 
         mode = 0o600 if target.scope is not Scope.PROJECT else 0o644
         created: set[Created] = set()
-        if self._editor.edit(file, edit, new_mode=mode, verify=verify).changed:
-            self._wrote(file, edits)
-            if target.scope is Scope.PROJECT and created_file[-1]:
-                created.add(Created.MCP_JSON)
+        changed = self._editor.edit(file, edit, new_mode=mode, verify=verify).changed
+        if changed and target.scope is Scope.PROJECT and created_file[-1]:
+            created.add(Created.MCP_JSON)
         if approve and target.scope is Scope.PROJECT:
             created |= self.approve(target)
         self._remember(target, approve=approve, created=created)
@@ -488,12 +448,11 @@ class Registrar:
         """
         file = self.file_for(target)
         seen: list[dict[str, Any]] = [{}]
-        edits: list[tuple[Document, Splice | None]] = []
 
         def edit(text: str | None) -> str | Splice | None:
             if text is None:
                 return None
-            document = self._document(file, text)
+            document = Document(_empty_as_object(text))
             seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
@@ -507,8 +466,7 @@ class Registrar:
                     file,
                     target.name,
                 )
-            edits.append((document, document.remove_splice(path, target.name)))
-            return edits[-1][1]
+            return document.remove_splice(path, target.name)
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))
@@ -519,8 +477,7 @@ class Registrar:
         record = self.book.find(target)
         self._forget(target)
         try:
-            if self._editor.edit(file, edit, verify=verify).changed:
-                self._wrote(file, edits)
+            self._editor.edit(file, edit, verify=verify)
         except BaseException:
             if record is not None:
                 self.book.remember(target, approve=record.approve, created=record.created)
@@ -530,7 +487,6 @@ class Registrar:
             created = record.created if record is not None else frozenset()
             self._withdraw_approval(target, created)
             if Created.MCP_JSON in created and remove_if(file, lambda value: value in EMPTY_MCP_JSON):
-                self._written.pop(file, None)
                 seen.append({})
             if Created.CLAUDE_DIR in created:
                 _remove_empty_folder(self.approval_file(target.project).parent)

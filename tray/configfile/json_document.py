@@ -10,14 +10,16 @@ Duplicate keys resolve as in `JSON.parse` and `json.loads`: the last one wins; r
 
 An edit is also available as a `Splice` (the one span it changes), so the careful shell can write the file
 from the bytes it read plus the new piece, without building and encoding a second copy of a big text.
+Each edit parses the file it is given afresh: re-using the parse of our previous write (a cache of it, and
+re-parsing only the members a splice touched) saved nothing in a CLI command, which edits once, and was
+removed (bench/bench_registration.py; see the registrar).
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
@@ -116,23 +118,10 @@ def _member_at(text: str, index: int) -> _Member:
 
 
 def _top(text: str) -> _Object:
-    """Walk the top-level object; this parses the whole text, so it validates it too."""
-    return _without_gc(_top_walk, text)
+    """Walk the top-level object; this parses the whole text, so it validates it too.
 
-
-def _without_gc(parse: Callable[..., _Object], *args: Any) -> _Object:
-    # Parsing a big file allocates millions of containers; the cyclic collector would walk them again and
-    # again while they are being built, and parsed JSON cannot form cycles anyway.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return parse(*args)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _top_walk(text: str) -> _Object:
+    (The cyclic collector is left on: turning it off during the parse saved nothing measurable, 68 ms with
+    and 65 ms without for a 10.8 MB file, and nothing in the CLI's enable; bench/bench_registration.py.)"""
     try:
         # A UTF-8 byte order mark (some Windows editors write one) is read past, as Claude Code does, and kept.
         start = _skip_ws(text, 1 if text.startswith(_BOM) else 0)
@@ -163,26 +152,9 @@ class Document:
         Raises:
             DocumentError: not JSON, or not an object; carries the line and column.
         """
-        self._set_parsed(text, _top(text))
-
-    def _set_parsed(self, text: str, top: _Object) -> None:
         self.text = text
-        self._top = top
-        self.value: dict[str, Any] = {m.key: m.value for m in top.members}
-
-    def spliced(self, splice: Splice) -> Document:
-        """The document `splice` makes of this one, parsing only the top-level members it changes: the rest of
-        the text is byte for byte what this document already parsed (so the result is validated too).
-
-        Raises:
-            DocumentError: the splice does not leave a JSON object.
-        """
-        text = splice.apply(self.text)
-        if splice.start <= self._top.start:  # not inside the object (a whole-text splice): parse it all
-            return Document(text)
-        document = Document.__new__(Document)
-        document._set_parsed(text, _without_gc(_respliced, self._top, text, splice))
-        return document
+        self._top = _top(text)
+        self.value: dict[str, Any] = {m.key: m.value for m in self._top.members}
 
     def get(self, path: Sequence[str]) -> Any:
         """The value at `path`, or `MISSING`."""
@@ -203,59 +175,6 @@ class Document:
     def remove_splice(self, path: Sequence[str], key: str) -> Splice | None:
         """`remove` as the span it changes; None when there is no such member."""
         return _remove(self.text, self._top, path, key)
-
-
-def _respliced(top: _Object, text: str, splice: Splice) -> _Object:
-    """The top-level object of `text`, which is `splice` applied to a text whose top-level object is `top`."""
-    delta = len(splice.insert) - (splice.end - splice.start)
-    changed_end = splice.start + len(splice.insert)
-    # Members ending before the splice are untouched; those starting after it only moved by `delta`.
-    kept = 0
-    while kept < len(top.members) and top.members[kept].value_end <= splice.start:
-        kept += 1
-    moved = {m.key_start: i for i, m in enumerate(top.members) if m.key_start >= splice.end}
-    members = list(top.members[:kept])
-    try:
-        if members:
-            index = _skip_ws(text, members[-1].value_end)
-            token = _expect(text, index, ",}", "',' delimiter or '}'")
-            if token == ",":
-                index = _skip_ws(text, index + 1)
-                token = _expect(text, index, '"', "property name enclosed in double quotes")
-        else:
-            index = _skip_ws(text, top.start + 1)
-            token = _expect(text, index, '"}', "property name enclosed in double quotes or '}'")
-        while token != "}":
-            if index >= changed_end and index - delta in moved:
-                first = moved[index - delta]
-                members.extend(
-                    _Member(
-                        m.key,
-                        m.key_start + delta,
-                        m.key_end + delta,
-                        m.value_start + delta,
-                        m.value_end + delta,
-                        m.value,
-                    )
-                    for m in top.members[first:]
-                )
-                index = top.close + delta
-                break
-            member = _member_at(text, index)
-            members.append(member)
-            index = _skip_ws(text, member.value_end)
-            if _expect(text, index, ",}", "',' delimiter or '}'") == "}":
-                break
-            index = _skip_ws(text, index + 1)
-            token = _expect(text, index, '"', "property name enclosed in double quotes")
-        end = _skip_ws(text, index + 1)
-        if index >= len(text) or text[index] != "}" or end != len(text):
-            raise json.JSONDecodeError("Extra data", text, end)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(exc.msg, exc.lineno, exc.colno) from exc
-    except RecursionError as exc:
-        raise DocumentError("the JSON is nested too deeply to read") from exc
-    return _Object(top.start, index, 0, tuple(members))
 
 
 def _applied(text: str, splice: Splice | None) -> str:

@@ -226,14 +226,6 @@ class Document:
         self._top, self._trailing = _parse(text)
         self.value: dict[str, Any] = {m.key: m.value for m in self._top.members}
 
-    def spliced(self, splice: Splice) -> Document:
-        """The document `splice` makes of this one (parsed whole: JSONC files are small).
-
-        Raises:
-            DocumentError: the splice does not leave a JSONC object.
-        """
-        return Document(splice.apply(self.text))
-
     def get(self, path: Sequence[str]) -> Any:
         """The value at `path`, or `MISSING`."""
         return get_value(self.value, path)

@@ -68,14 +68,6 @@ class Document:
         self._document = _parse(text)
         self.value: dict[str, Any] = self._document.unwrap()
 
-    def spliced(self, splice: Splice) -> Document:
-        """The document `splice` makes of this one.
-
-        Raises:
-            DocumentError: the splice does not leave TOML.
-        """
-        return Document(splice.apply(self.text))
-
     def get(self, path: Sequence[str]) -> Any:
         """The value at `path`, or `MISSING`."""
         return get_value(self.value, path)

@@ -15,7 +15,6 @@ from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome, choose_project_key, project_key
 from ollama_mcp_tray.tray.clients.registrar import (
-    REUSE_SECONDS,
     Change,
     Registrar,
     RepairKind,
@@ -270,23 +269,6 @@ def test_an_entry_another_program_swaps_after_our_enable_is_judged_afresh_by_dis
     assert claude_json.read_text(encoding="utf-8") == swapped
     registrar.disable(USER, force=True)
     assert read(claude_json) == {"numStartups": 3, "projects": {"/p": {}}, "mcpServers": {}}
-
-
-def test_a_long_lived_registrar_lets_go_of_its_last_write_once_it_is_old(tmp_path):
-    now = [0.0]
-    paths = AppPaths(config_dir=tmp_path / "cfg", data_dir=tmp_path / "data", log_dir=tmp_path / "log")
-    registrar = Registrar(
-        paths, ClaudeHome(tmp_path / ".claude", tmp_path / ".claude.json"), LAUNCH, clock=lambda: now[0]
-    )
-    (tmp_path / ".claude.json").write_text('{"numStartups": 1}', encoding="utf-8")
-    registrar.enable(USER)
-    assert registrar._written  # kept for the next edit of the file...
-    registrar.status(USER)
-    assert registrar._written
-    now[0] += REUSE_SECONDS + 1
-    registrar.status(USER)
-    assert not registrar._written  # ...but not past its time, even when only the status is looked at
-    assert registrar.disable(USER).state is State.ABSENT
 
 
 # ---- issue 8: the isolated launch, the portable project command, what enable created ----------------------
