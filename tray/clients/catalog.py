@@ -78,9 +78,22 @@ class AnyRegistrar(Protocol):
 
     def records(self) -> list[Target]: ...
 
-    def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus: ...
+    def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus:
+        """Register our server at `target` (idempotent).
 
-    def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus: ...
+        Raises:
+            ForeignEntryError: another server holds our name there and `force` is not set.
+            ConfigFileRefused / ConcurrentEditError: from the careful editor; the file is untouched.
+        """
+        ...
+
+    def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
+        """Remove our registration from `target` (idempotent); a foreign one only with `force`.
+
+        Raises:
+            ForeignEntryError: the server under our name is not ours and `force` is not set.
+        """
+        ...
 
     def repair(self) -> list[RepairOutcome]: ...
 

@@ -8,7 +8,9 @@ Claude Code's.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -149,3 +151,39 @@ class RecordBook:
         kept = [r for r in records if record_id(r.target) != record_id(target)]
         if len(kept) != len(records):
             self.write(kept)
+
+    @contextlib.contextmanager
+    def forgotten(self, target: Target) -> Iterator[Record | None]:
+        """Forget `target` before the block (a disable's edit) runs, and remember it again if the block fails;
+        yields the record as it was. First, because the tray's guard, looking between the edit and a later
+        update of the record, would find a recorded registration missing and restore it."""
+        record = self.find(target)
+        self.forget(target)
+        try:
+            yield record
+        except BaseException:
+            if record is not None:
+                self.remember(target, approve=record.approve, created=record.created)
+            raise
+
+
+class KeepsRecords:
+    """What both registrars share: their careful editor (made on first use from `paths` when none was given)
+    and the book of what the user enabled."""
+
+    paths: AppPaths
+    editor: SafeEditor | None
+
+    @property
+    def _editor(self) -> SafeEditor:
+        if self.editor is None:
+            self.editor = SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
+        return self.editor
+
+    @property
+    def book(self) -> RecordBook:
+        return RecordBook(self.paths, self._editor)
+
+    @property
+    def record_file(self) -> Path:
+        return self.book.file

@@ -16,6 +16,7 @@ shared `.mcp.json` names no path of this user's (see `PORTABLE_COMMAND`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -45,7 +46,7 @@ from ..configfile.safe_edit import SafeEditor
 from ..launch import SERVER_MODULE, SERVER_SCRIPT, ServerLaunch
 from .claude_code import ClaudeHome, choose_project_key, project_key
 from .claude_code import norm_key as _norm_key
-from .records import CLAUDE_CODE, Created, Record, RecordBook, record_id
+from .records import CLAUDE_CODE, Created, KeepsRecords, Record, record_id
 from .records import Scope as Scope
 from .records import State as State
 from .records import Target as Target
@@ -134,6 +135,45 @@ class RepairOutcome:
     def ollama_url(self) -> str:
         """The Ollama URL the entry points the server at now (the default one when it carries none)."""
         return entry_url(self.after.entry)
+
+
+def repair_outcome(
+    before: RegistrationStatus, enable: Callable[[], RegistrationStatus], *, unresolved: bool = False
+) -> RepairOutcome:
+    """Repair one recorded registration whose status is `before`: leave a foreign or up-to-date one as found,
+    else `enable` it again. `unresolved`: rewriting would change nothing (Claude Code's portable project
+    command, not found here)."""
+    if before.state is State.FOREIGN:
+        return RepairOutcome(RepairKind.LEFT_ALONE, before, before)
+    if before.state is State.CURRENT and before.up_to_date:
+        return RepairOutcome(RepairKind.UNCHANGED, before, before)
+    if unresolved:
+        return RepairOutcome(RepairKind.UNRESOLVED, before, before)
+    kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(before.state, RepairKind.UPDATED)
+    return RepairOutcome(kind, before, enable())
+
+
+def foreign_entry(file: Path, name: str, entry: Any, *, removing: bool) -> ForeignEntryError:
+    """The refusal to replace (or, `removing`, to remove) another server registered under our name."""
+    if removing:
+        message = (
+            f'The MCP server "{name}" in {file} is not ours ({describe_entry(entry)}); it was left alone. '
+            "Remove it with --force if you are sure."
+        )
+    else:
+        message = (
+            f'{file} already has an MCP server named "{name}" that is not ours ({describe_entry(entry)}). '
+            "Choose another name with --name, or replace it with --force."
+        )
+    return ForeignEntryError(message, file, name)
+
+
+def describe_entry(entry: Any) -> str:
+    """An entry in a message: its command (or URL), or what it is when it is no entry at all."""
+    if isinstance(entry, dict):
+        command = entry.get("command") or entry.get("url") or "?"
+        return f"command {command!r}"
+    return json_type(entry)
 
 
 def entry_url(entry: Any) -> str:
@@ -250,7 +290,7 @@ def read_document(path: Path) -> dict[str, Any] | None:
 
 
 @dataclass
-class Registrar:
+class Registrar(KeepsRecords):
     """Enables, disables, inspects and repairs our registrations. Paths and the launch are parameters."""
 
     paths: AppPaths
@@ -259,15 +299,6 @@ class Registrar:
     env: Mapping[str, str] = field(default_factory=dict)
     windows: bool = sys.platform == "win32"
     editor: SafeEditor | None = None
-
-    def __post_init__(self) -> None:
-        if self.editor is None:
-            self.editor = SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
-
-    @property
-    def _editor(self) -> SafeEditor:
-        assert self.editor is not None
-        return self.editor
 
     # where ------------------------------------------------------------------------------------------------
     def file_for(self, target: Target) -> Path:
@@ -383,12 +414,7 @@ class Registrar:
 
     # changes ----------------------------------------------------------------------------------------------
     def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus:
-        """Register our server at `target` (idempotent); with `approve`, also pre-approve it in a project.
-
-        Raises:
-            ForeignEntryError: another server holds our name there and `force` is not set.
-            ConfigFileRefused / ConcurrentEditError: from the careful editor; the file is untouched.
-        """
+        """`AnyRegistrar.enable`; with `approve`, also pre-approve the server in a project."""
         file = self.file_for(target)
         desired = self.desired_entry(target)
         seen: list[dict[str, Any]] = []
@@ -401,12 +427,7 @@ class Registrar:
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
             if classify(existing, self.launch) is State.FOREIGN and not force:
-                raise ForeignEntryError(
-                    f'{file} already has an MCP server named "{target.name}" that is not ours '
-                    f"({_describe(existing)}). Choose another name with --name, or replace it with --force.",
-                    file,
-                    target.name,
-                )
+                raise foreign_entry(file, target.name, existing, removing=False)
             if text is None or not text.strip():
                 return document.set(path, target.name, desired)
             return document.set_splice(path, target.name, desired)
@@ -441,11 +462,7 @@ class Registrar:
         return created | self._edit_list(approval, APPROVAL_KEY, target.name, add=True)
 
     def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
-        """Remove our registration from `target` (idempotent); a foreign one only with `force`.
-
-        Raises:
-            ForeignEntryError: the server under our name is not ours and `force` is not set.
-        """
+        """`AnyRegistrar.disable`; in a project, our approval goes too, and what enabling created there."""
         file = self.file_for(target)
         seen: list[dict[str, Any]] = [{}]
 
@@ -460,28 +477,15 @@ class Registrar:
             if state is State.ABSENT:
                 return None
             if state is State.FOREIGN and not force:
-                raise ForeignEntryError(
-                    f'The MCP server "{target.name}" in {file} is not ours ({_describe(existing)}); it was left '
-                    "alone. Remove it with --force if you are sure.",
-                    file,
-                    target.name,
-                )
+                raise foreign_entry(file, target.name, existing, removing=True)
             return document.remove_splice(path, target.name)
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))
             return get_value(document, (*self._servers_path(target, document), target.name)) is MISSING
 
-        # The record goes first: the tray's guard, between our edit and a later update of the record, would
-        # find a recorded registration missing and restore it.
-        record = self.book.find(target)
-        self._forget(target)
-        try:
+        with self.book.forgotten(target) as record:
             self._editor.edit(file, edit, verify=verify)
-        except BaseException:
-            if record is not None:
-                self.book.remember(target, approve=record.approve, created=record.created)
-            raise
         if target.scope is Scope.PROJECT:
             assert target.project is not None
             created = record.created if record is not None else frozenset()
@@ -510,19 +514,10 @@ class Registrar:
         approvals = self._record_approvals()
         for target in self.records():
             before = self.status(target)
-            if before.state is State.FOREIGN:
-                results.append(RepairOutcome(RepairKind.LEFT_ALONE, before, before))
-            elif before.state is State.CURRENT and before.up_to_date:
-                results.append(RepairOutcome(RepairKind.UNCHANGED, before, before))
-            elif before.state is State.STALE and before.entry == self.desired_entry(target):
-                # The portable project command, not found here: rewriting it would change nothing.
-                results.append(RepairOutcome(RepairKind.UNRESOLVED, before, before))
-            else:
-                after = self.enable(target, approve=approvals.get(record_id(target), False))
-                kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(
-                    before.state, RepairKind.UPDATED
-                )
-                results.append(RepairOutcome(kind, before, after))
+            # The portable project command, not found here: rewriting it would change nothing.
+            unresolved = before.state is State.STALE and before.entry == self.desired_entry(target)
+            enable = functools.partial(self.enable, target, approve=approvals.get(record_id(target), False))
+            results.append(repair_outcome(before, enable, unresolved=unresolved))
         return results
 
     def _edit_list(self, path: Path, key: str, name: str, *, add: bool, drop_empty: bool = False) -> set[Created]:
@@ -552,13 +547,6 @@ class Registrar:
         return created[0] if changed else set()
 
     # the record of what the user enabled ------------------------------------------------------------------
-    @property
-    def book(self) -> RecordBook:
-        return RecordBook(self.paths, self._editor)
-
-    @property
-    def record_file(self) -> Path:
-        return self.book.file
 
     def records(self) -> list[Target]:
         """The Claude Code registrations the user enabled through us (and has not disabled)."""
@@ -572,9 +560,6 @@ class Registrar:
 
     def _remember(self, target: Target, *, approve: bool, created: set[Created]) -> None:
         self.book.remember(target, approve=approve, created=frozenset(created))
-
-    def _forget(self, target: Target) -> None:
-        self.book.forget(target)
 
 
 def _read_json(text: str) -> Any:
@@ -617,10 +602,3 @@ def _remove_empty_folder(folder: Path) -> None:
     """Remove `folder` if it is empty; anything in it (the user's or Claude Code's) keeps it."""
     with contextlib.suppress(OSError):
         folder.rmdir()
-
-
-def _describe(entry: Any) -> str:
-    if isinstance(entry, dict):
-        command = entry.get("command") or entry.get("url") or "?"
-        return f"command {command!r}"
-    return json_type(entry)

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, TypeVar
 
 JsonPath = tuple[str, ...]
 
@@ -54,8 +54,38 @@ class Splice:
         return "".join((text[: self.start], self.insert, text[self.end :]))
 
 
-@dataclass(frozen=True)
-class _Member:
+class SplicingDocument:
+    """What every format core's document offers over its own `set_splice` and `remove_splice`: `get`, `set`
+    and `remove`, the last two as the whole edited text."""
+
+    text: str
+    value: dict[str, Any]
+
+    def set_splice(self, path: Sequence[str], key: str, value: Any) -> Splice | None:
+        """`set` as the span it changes; None when the member already has exactly that value."""
+        raise NotImplementedError
+
+    def remove_splice(self, path: Sequence[str], key: str) -> Splice | None:
+        """`remove` as the span it changes; None when there is no such member."""
+        raise NotImplementedError
+
+    def get(self, path: Sequence[str]) -> Any:
+        """The value at `path`, or `MISSING`."""
+        return get_value(self.value, path)
+
+    def set(self, path: Sequence[str], key: str, value: Any) -> str:
+        """The text with `key` set to `value` in the object (table) at `path`, created as needed."""
+        return _applied(self.text, self.set_splice(path, key, value))
+
+    def remove(self, path: Sequence[str], key: str) -> str:
+        """The text without `key` in the object (table) at `path`; unchanged when there is none."""
+        return _applied(self.text, self.remove_splice(path, key))
+
+
+@dataclass
+class Member:
+    """One `"key": value` of an object: where its key and its value are in the text, and the value parsed."""
+
     key: str
     key_start: int
     key_end: int
@@ -64,19 +94,27 @@ class _Member:
     value: Any
 
 
+_M = TypeVar("_M", bound=Member)
+
+
+def last_member(members: Iterable[_M], key: str) -> _M | None:
+    """The last member named `key`: the one `JSON.parse` and `json.loads` keep when a key repeats."""
+    found = None
+    for member in members:
+        if member.key == key:
+            found = member
+    return found
+
+
 @dataclass(frozen=True)
 class _Object:
     start: int  # index of "{"
     close: int  # index of "}"
     depth: int  # 0 for the top-level object
-    members: tuple[_Member, ...]
+    members: tuple[Member, ...]
 
-    def last(self, key: str) -> _Member | None:
-        found = None
-        for member in self.members:
-            if member.key == key:
-                found = member
-        return found
+    def last(self, key: str) -> Member | None:
+        return last_member(self.members, key)
 
 
 def _skip_ws(text: str, index: int) -> int:
@@ -93,7 +131,7 @@ def _expect(text: str, index: int, chars: str, what: str) -> str:
 def _walk_object(text: str, start: int, depth: int) -> _Object:
     """The members of the object whose "{" is at `start`, each value parsed (C speed)."""
     _expect(text, start, "{", "'{'")
-    members: list[_Member] = []
+    members: list[Member] = []
     index = _skip_ws(text, start + 1)
     if _expect(text, index, '"}', "property name enclosed in double quotes or '}'") == "}":
         return _Object(start, index, depth, ())
@@ -106,7 +144,7 @@ def _walk_object(text: str, start: int, depth: int) -> _Object:
         index = _skip_ws(text, after + 1)
 
 
-def _member_at(text: str, index: int) -> _Member:
+def _member_at(text: str, index: int) -> Member:
     """The member whose key starts at `index`, its value parsed."""
     _expect(text, index, '"', "property name enclosed in double quotes")
     key, key_end = scanstring(text, index + 1)
@@ -114,7 +152,7 @@ def _member_at(text: str, index: int) -> _Member:
     _expect(text, colon, ":", "':' delimiter")
     value_start = _skip_ws(text, colon + 1)
     value, value_end = _DECODER.raw_decode(text, value_start)
-    return _Member(key, index, key_end, value_start, value_end, value)
+    return Member(key, index, key_end, value_start, value_end, value)
 
 
 def _top(text: str) -> _Object:
@@ -143,7 +181,7 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-class Document:
+class Document(SplicingDocument):
     """A JSON object document: its text, parsed once, with the positions needed to splice edits into it."""
 
     def __init__(self, text: str) -> None:
@@ -155,18 +193,6 @@ class Document:
         self.text = text
         self._top = _top(text)
         self.value: dict[str, Any] = {m.key: m.value for m in self._top.members}
-
-    def get(self, path: Sequence[str]) -> Any:
-        """The value at `path`, or `MISSING`."""
-        return get_value(self.value, path)
-
-    def set(self, path: Sequence[str], key: str, value: Any) -> str:
-        """The text with `key` set to `value` in the object at `path` (see `set_member`)."""
-        return _applied(self.text, self.set_splice(path, key, value))
-
-    def remove(self, path: Sequence[str], key: str) -> str:
-        """The text without any `key` member in the object at `path` (see `remove_member`)."""
-        return _applied(self.text, self.remove_splice(path, key))
 
     def set_splice(self, path: Sequence[str], key: str, value: Any) -> Splice | None:
         """`set` as the span it changes; None when the member already has exactly that value."""
