@@ -10,6 +10,7 @@ repetition so that a busy machine slows every row alike:
     CLI enable           `ollama-mcp-tray enable` (a fresh Python process), against
     claude add-json      `claude mcp add-json ollama '<json>' --scope user`         (goal: ours <= 0.6x)
     CLI enable+disable   both commands, against add-json + `claude mcp remove ollama --scope user`
+    CLI status           `ollama-mcp-tray status` with our entry in (Ollama not running): it reads the file once
     in process           Registrar.enable then Registrar.disable (user scope), one new Registrar per repetition
     no renameat2         the same with the swap-and-check of the displaced file turned off (check, then
                          replace), to show what renameat2(RENAME_EXCHANGE) costs
@@ -133,14 +134,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        # Ollama at a closed port: `status` reports it down at once, whatever runs on this machine.
+        env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OLLAMA_URL": "http://127.0.0.1:9"}
         claude_json = home / ".claude.json"
         claude_json.write_text(json.dumps(big_document(args.size_mb), indent=2), encoding="utf-8")
         launch = ServerLaunch(sys.executable, ("-m", "ollama_mcp_tray.server"))
         entry = json.dumps(build_entry(launch, {}, Scope.USER))
 
         def run(argv: list[str]) -> None:
-            subprocess.run(argv, env=env, cwd=home, check=True, capture_output=True, timeout=300)
+            done = subprocess.run(argv, env=env, cwd=home, capture_output=True, timeout=300)
+            # `status` exits 5 for an Ollama that is down, which it is here.
+            assert done.returncode == 0 or (argv[-1] == "status" and done.returncode == 5), done
 
         def claude(*argv: str) -> None:
             run([str(args.claude), *argv])
@@ -151,6 +155,9 @@ def main() -> int:
         baseline = home / "baseline.json"
         shutil.copyfile(claude_json, baseline)
         size = claude_json.stat().st_size
+        run([sys.executable, "-m", "ollama_mcp_tray.tray", "enable"])
+        registered = home / "registered.json"  # where `status` starts: our entry in
+        shutil.copyfile(claude_json, registered)
 
         paths = AppPaths(config_dir=home / ".config" / "ollama-mcp-tray", data_dir=home / "data", log_dir=home / "log")
         target = Target(Scope.USER, "ollama")
@@ -205,6 +212,7 @@ def main() -> int:
             "CLI enable": tray_cli("enable"),
             "claude mcp add-json": claude_add,
             "CLI enable+disable": tray_cli("enable", "disable"),
+            "CLI status": tray_cli("status"),
             "claude add-json+remove": claude_add_remove,
             "in process, one Registrar": in_process_shared,
             "in process, no renameat2": without_exchange,
@@ -214,12 +222,12 @@ def main() -> int:
         for trick in TRICKS:
             rows[f"in process, one Registrar, no {trick}"] = without(trick, in_process_shared)
             rows[f"CLI enable via child, no {trick}"] = child_cli(trick)
-        adds_only = {"CLI enable", "claude mcp add-json"}
+        adds_only = {"CLI enable", "claude mcp add-json", "CLI status"}
         wall: dict[str, list[float]] = {name: [] for name in rows}
         cpu: dict[str, list[float]] = {name: [] for name in rows}
         for _ in range(args.reps):
             for name, action in rows.items():
-                shutil.copyfile(baseline, claude_json)
+                shutil.copyfile(registered if name == "CLI status" else baseline, claude_json)
                 cpu_start, wall_start = _cpu_seconds(), time.perf_counter()
                 action()
                 wall[name].append(time.perf_counter() - wall_start)

@@ -149,11 +149,20 @@ class ClientStatus:
         }
 
 
-def client_status(client: Client, machine: Machine, registrar: AnyRegistrar, name: str) -> ClientStatus:
-    """`client`'s state now; a file that does not parse is reported, not raised."""
+def client_status(
+    client: Client,
+    machine: Machine,
+    registrar: AnyRegistrar,
+    name: str,
+    statuses: Sequence[RegistrationStatus] | None = None,
+) -> ClientStatus:
+    """`client`'s state now; a file that does not parse is reported, not raised. `statuses`: its registrations,
+    when the caller has just read them (`status` shows Claude Code's twice, and its file can be big)."""
     from ..configfile.errors import ConfigFileError
 
     installed = client.installed(machine)
+    if statuses is not None:
+        return ClientStatus(client, installed, tuple(statuses))
     if client.user_file(machine) is None and not registrar.records():
         return ClientStatus(client, installed)
     try:

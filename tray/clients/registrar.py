@@ -331,18 +331,36 @@ class Registrar(KeepsRecords):
         Raises:
             ConfigFileRefused: the file does not parse.
         """
-        file = self.file_for(target)
-        document = read_document(file) or {}
-        entry = get_value(document, (*self._servers_path(target, document), target.name))
-        return self._status_of(target, file, entry, document)
+        return self._status_in(target, None)
 
-    def _status_of(self, target: Target, file: Path, entry: Any, document: Mapping[str, Any]) -> RegistrationStatus:
-        """The status for `entry` found in `document` (the parsed `file`)."""
+    def _status_in(self, target: Target, claude_doc: Mapping[str, Any] | None) -> RegistrationStatus:
+        """`status`, with Claude Code's own file already parsed as `claude_doc` (None: read it when needed):
+        a status of several scopes parses a big ~/.claude.json once."""
+        file = self.file_for(target)
+        if target.scope is Scope.PROJECT or claude_doc is None:
+            document: Mapping[str, Any] = read_document(file) or {}
+        else:
+            document = claude_doc
+        entry = get_value(dict(document), (*self._servers_path(target, document), target.name))
+        return self._status_of(target, file, entry, document, claude_doc)
+
+    def _status_of(
+        self,
+        target: Target,
+        file: Path,
+        entry: Any,
+        document: Mapping[str, Any],
+        claude_doc: Mapping[str, Any] | None = None,
+    ) -> RegistrationStatus:
+        """The status for `entry` found in `document` (the parsed `file`); `claude_doc` as in `_status_in`."""
         state = classify(entry, self.launch)
         approved = trusted = None
         if target.scope is not Scope.USER:
             assert target.project is not None
-            claude_doc = document if target.scope is Scope.LOCAL else (read_document(self.claude.config_file) or {})
+            if target.scope is Scope.LOCAL:
+                claude_doc = document
+            elif claude_doc is None:
+                claude_doc = read_document(self.claude.config_file) or {}
             trusted = self._trusted(claude_doc, target.project)
             if target.scope is Scope.PROJECT:
                 approved = self._approved(claude_doc, target)
@@ -410,7 +428,7 @@ class Registrar(KeepsRecords):
             if marker not in seen:
                 seen.add(marker)
                 targets.append(record)
-        return [self.status(target) for target in targets]
+        return [self._status_in(target, document) for target in targets]
 
     # changes ----------------------------------------------------------------------------------------------
     def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus:
