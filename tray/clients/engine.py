@@ -23,7 +23,7 @@ from ..configfile.json_document import MISSING, DocumentError
 from ..configfile.safe_edit import SafeEditor
 from ..launch import ServerLaunch
 from .base import Client, ConfigDocument, Machine, open_document
-from .records import Created, KeepsRecords, Scope, State, Target
+from .records import Created, KeepsRecords, Scope, State, Target, missing_folders, remove_created_folders
 from .registrar import RegistrationStatus, RepairOutcome, command_exists, foreign_entry, remove_if, repair_outcome
 
 
@@ -149,13 +149,16 @@ class ClientRegistrar(KeepsRecords):
             except DocumentError:
                 return False
 
+        missing = missing_folders(file.parent)  # e.g. ~/.cursor/ for a Cursor that never ran here
         self._editor.edit(file, edit, new_mode=self.client.file_mode(target.scope), verify=verify)
-        self.book.remember(target, created=created[0])
+        folders = tuple(folder for folder in missing if folder.is_dir())
+        self.book.remember(target, created=created[0], folders=folders)
         return self._status_of(target, file, desired)
 
     def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
         """`AnyRegistrar.disable`. What enabling created goes too once nothing else is in it: the table of
-        servers, then the file."""
+        servers, then the file, then the folders made for it (a folder that was there before stays, empty or
+        not)."""
         file = self.file_for(target)
         table = self.client.servers_path
 
@@ -187,6 +190,8 @@ class ClientRegistrar(KeepsRecords):
             self._editor.edit(file, edit, verify=verify)
         if Created.CONFIG_FILE in created:
             remove_if(file, lambda value: value == {}, read=lambda text: self._open(file, text).value)
+        if record is not None:
+            remove_created_folders(record.folders)
         return self._status_of(target, file, MISSING)
 
     def repair(self) -> list[RepairOutcome]:
