@@ -101,12 +101,20 @@ class ClientRegistrar(KeepsRecords):
 
     def _status_of(self, target: Target, file: Path, entry: Any) -> RegistrationStatus:
         state = self.classify(entry)
+        approved = trusted = None
+        if target.scope is Scope.PROJECT and target.project is not None:
+            # The user's own gates on a project's servers (Codex's trust, Qwen's approval); None: no such gate.
+            trusted = self.client.project_trusted(self.machine, target.project)
+            if isinstance(entry, dict):
+                approved = self.client.project_approved(self.machine, target.project, target.name, entry)
         return RegistrationStatus(
             target=target,
             file=file,
             state=state,
             entry=None if entry is MISSING else entry,
             up_to_date=state is State.CURRENT and _same(entry, self.desired_entry(target)),
+            approved=approved,
+            trusted=trusted,
         )
 
     def records(self) -> list[Target]:

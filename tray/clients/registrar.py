@@ -67,8 +67,11 @@ class RegistrationStatus:
     state: State
     entry: Any = None
     up_to_date: bool = False  # exactly what enable would write now
-    approved: bool | None = None  # project scope: name listed in enabledMcpjsonServers
-    trusted: bool | None = None  # local/project scope: the folder passed Claude Code's trust dialog
+    # The user's own gates, None where the client has none: `approved`, the project server approved (Claude
+    # Code's enabledMcpjsonServers, Qwen Code's `qwen mcp approve`); `trusted`, the folder trusted (Claude Code's
+    # trust dialog for the local and project scopes, Codex's trust_level for a project's .codex/config.toml).
+    approved: bool | None = None
+    trusted: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view; entries never hold the key, so showing them is safe."""
