@@ -190,6 +190,17 @@ def enable_in_project(home: ClientHome, client: str) -> None:
     assert enabled.returncode == 0, enabled.stdout + enabled.stderr
 
 
+def connected_then_disabled(home: ClientHome, cli: ClientCli, client: str, ollama: OllamaEmulator) -> None:
+    """The client lists our project entry Connected (the server it started got our Ollama URL); once we
+    disable it, the client lists it no more."""
+    ours = home.wait_listed(cli, SERVER_NAME, Status.CONNECTED)
+    assert ours is not None and ours.status is Status.CONNECTED, ours
+    assert f"for {ollama.url}" in server_log(home), server_log(home)
+    disabled = tray(home, "disable", "--client", client, "--scope", "project", "--project", str(home.project))
+    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
+    assert SERVER_NAME not in home.list_servers(cli)
+
+
 def test_gemini_project_scope_in_a_trusted_folder_is_listed_connected(tmp_path: Path, ollama: OllamaEmulator) -> None:
     require(GEMINI)
     home = ClientHome.create(tmp_path)  # its project folder is trusted in ~/.gemini/trustedFolders.json
@@ -200,13 +211,7 @@ def test_gemini_project_scope_in_a_trusted_folder_is_listed_connected(tmp_path: 
     assert SERVER_NAME in json.loads(project_file.read_text(encoding="utf-8"))["mcpServers"]
     assert not home.gemini_settings.exists()  # the user's own file was not touched
 
-    ours = home.wait_listed(GEMINI, SERVER_NAME, Status.CONNECTED)
-    assert ours is not None and ours.status is Status.CONNECTED, ours
-    assert f"for {ollama.url}" in server_log(home), server_log(home)
-
-    disabled = tray(home, "disable", "--client", "gemini", "--scope", "project", "--project", str(home.project))
-    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
-    assert SERVER_NAME not in home.list_servers(GEMINI)
+    connected_then_disabled(home, GEMINI, "gemini", ollama)
     assert not (home.project / ".gemini").exists()  # the file and the folder we created for it
 
 
@@ -229,13 +234,7 @@ def test_qwen_project_scope_is_pending_until_approved_then_listed_connected(
     assert approved.returncode == 0, approved.stdout + approved.stderr
     assert status_of(home, "qwen")["approved"] is True
 
-    ours = home.wait_listed(QWEN, SERVER_NAME, Status.CONNECTED)
-    assert ours is not None and ours.status is Status.CONNECTED, ours
-    assert f"for {ollama.url}" in server_log(home), server_log(home)
-
-    disabled = tray(home, "disable", "--client", "qwen", "--scope", "project", "--project", str(home.project))
-    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
-    assert SERVER_NAME not in home.list_servers(QWEN)
+    connected_then_disabled(home, QWEN, "qwen", ollama)
 
 
 def test_codex_project_scope_counts_only_in_a_trusted_project(tmp_path: Path, ollama: OllamaEmulator) -> None:
