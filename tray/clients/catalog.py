@@ -1,6 +1,7 @@
 """Every client we can register in, by name, and what each one's state is as a whole.
 
-Adding a client: write its module (a `Client` subclass), and list it in `CLIENTS`.
+Adding a client: write its module (a `Client` subclass, with every fact of that client), and list it in
+`CLIENTS`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,6 @@ from .registrar import RegistrationStatus, RepairOutcome
 from .vscode import VSCode
 from .windsurf import Windsurf
 
-CLIENT_NAMES = ("claude-code", "claude-desktop", "cursor", "vscode", "windsurf", "gemini", "codex", "opencode", "qwen")
-"""Every name `--client` takes, in the order the CLI and the tray list them."""
-
 CLIENTS: tuple[Client, ...] = (
     ClaudeCodeClient(),
     ClaudeDesktop(),
@@ -38,6 +36,11 @@ CLIENTS: tuple[Client, ...] = (
     OpenCode(),
     QwenCode(),
 )
+"""Every client, in the order the CLI and the tray list them. Each one's facts live in its own module: this
+list is the one other place a new client is named."""
+
+CLIENT_NAMES = tuple(client.name for client in CLIENTS)
+"""Every name `--client` takes, in that order."""
 
 
 class UnknownClient(ValueError):
@@ -58,6 +61,7 @@ def client_named(name: str) -> Client:
 
 
 def ordered(clients: Sequence[Client]) -> list[Client]:
+    """`clients` in the order of `CLIENTS` (one not listed there last)."""
     order = {name: i for i, name in enumerate(CLIENT_NAMES)}
     return sorted(clients, key=lambda c: order.get(c.name, len(order)))
 

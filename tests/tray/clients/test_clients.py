@@ -58,9 +58,10 @@ def user(name: str) -> Target:
     return Target(Scope.USER, "ollama", None, name)
 
 
-def test_every_cli_name_is_known_and_built_clients_are_in_its_order():
-    assert [c.name for c in CLIENTS] == [n for n in CLIENT_NAMES if n in {c.name for c in CLIENTS}]
-    assert len({c.name for c in CLIENTS}) == len(CLIENTS)
+def test_every_client_has_one_name_and_the_cli_takes_each_in_the_catalogs_order():
+    assert len(set(CLIENT_NAMES)) == len(CLIENTS)
+    assert [client_named(name) for name in CLIENT_NAMES] == list(CLIENTS)
+    assert CLIENT_NAMES[0] == "claude-code"  # the default client comes first
     with pytest.raises(UnknownClient, match="Known clients: claude-code"):
         client_named("notepad")
 
