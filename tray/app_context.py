@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from .clients.catalog import CLIENTS, AnyRegistrar, ClientStatus, client_named, 
 from .clients.claude_code import ClaudeHome
 from .clients.engine import ClientRegistrar
 from .clients.records import CLAUDE_CODE
-from .clients.registrar import Registrar, entry_env
+from .clients.registrar import Registrar, RegistrationStatus, entry_env
 from .configfile.safe_edit import SafeEditor
 from .launch import ServerLaunch
 
@@ -75,10 +76,17 @@ class AppContext:
         spec = client_named(client)
         return ClientRegistrar(spec, self.paths, self.machine, self.launch, env=env, editor=self.editor)
 
-    def client_statuses(self) -> list[ClientStatus]:
-        """Every client we know, in the CLI's order, with its state now."""
-        name = self.settings.server_name
-        return [client_status(c, self.machine, self.registrar_for(c.name), name) for c in ordered(CLIENTS)]
+    def client_statuses(
+        self, name: str | None = None, known: Mapping[str, Sequence[RegistrationStatus]] | None = None
+    ) -> list[ClientStatus]:
+        """Every client we know, in the CLI's order, with its state now for the server `name` (default: the
+        settings' name). `known`: registrations the caller has just read, by client name, read again otherwise."""
+        name = name or self.settings.server_name
+        known = known or {}
+        return [
+            client_status(c, self.machine, self.registrar_for(c.name), name, known.get(c.name))
+            for c in ordered(CLIENTS)
+        ]
 
     @property
     def machine(self) -> Machine:

@@ -528,10 +528,11 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def _client_line(item: dict[str, Any]) -> str:
-    """One client in `status`: its state, where it is on, and when a change applies."""
+    """One client in `status`: its state, where it is on (and whether the user's gates let it run there), and
+    when a change applies."""
     line = f"{item['display']:<15} {item['state']:<13}"
     where = [
-        r["scope"] if r["scope"] == "user" else f"{r['scope']} {r['project']}"
+        _registration_words(item, r)
         for r in item["registrations"]
         if r["state"] in (State.CURRENT.value, State.STALE.value)
     ]
@@ -542,6 +543,22 @@ def _client_line(item: dict[str, Any]) -> str:
     if item["restart_needed"] and item["state"] in ("on", "stale"):
         line += f" (restart {item['display']} after a change)"
     return line
+
+
+def _registration_words(client: dict[str, Any], registration: dict[str, Any]) -> str:
+    """Where one registration is, with what still keeps a project's entry from running (Claude Code's gates
+    have lines of their own under Registrations)."""
+    if registration["scope"] == "user":
+        return "user"
+    words = f"{registration['scope']} {registration['project']}"
+    if client["client"] == CLAUDE_CODE:
+        return words
+    spec = client_named(client["client"])
+    if registration["trusted"] is False:
+        words += f" (project not trusted: {spec.display} ignores it until you {spec.trust_fix})"
+    if registration["approved"] is False:
+        words += f" (pending approval: {spec.approve_fix.format(name=registration['name'])})"
+    return words
 
 
 def _print_check(check: Check) -> None:

@@ -360,8 +360,9 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
         }
     except ConfigError as exc:
         report["ollama"] = {"error": str(exc)}
-    report["registrations"] = [s.to_json() for s in ctx.registrar().status_all(name)]
-    report["clients"] = [c.to_json() for c in ctx.client_statuses()]
+    registrations = ctx.registrar().status_all(name)
+    report["registrations"] = [s.to_json() for s in registrations]
+    report["clients"] = [c.to_json() for c in ctx.client_statuses(name, known={CLAUDE_CODE: registrations})]
     report["adoption_kit"] = [
         {
             "piece": "claude-md",

@@ -137,6 +137,8 @@ class Client:
     scopes: ClassVar[tuple[Scope, ...]] = (Scope.USER,)
     applies: ClassVar[Applies] = Applies.NEW_SESSION
     programs: ClassVar[tuple[str, ...]] = ()  # any of these on PATH means installed
+    trust_fix: ClassVar[str] = ""  # how the user trusts a project, where `project_trusted` can say no
+    approve_fix: ClassVar[str] = ""  # how the user approves a project server `{name}`, where approval is asked
 
     def user_file(self, machine: Machine) -> Path | None:
         """The user-scope file on this machine; None when the client has none on this OS."""
@@ -174,6 +176,16 @@ class Client:
         from .registrar import is_ours
 
         return is_ours(entry, launch)
+
+    def project_trusted(self, machine: Machine, project: Path) -> bool | None:
+        """Whether the client reads `project`'s servers at all, for a client that does so only in a project the
+        user trusted (Codex); None for a client without such a gate."""
+        return None
+
+    def project_approved(self, machine: Machine, project: Path, name: str, entry: dict[str, Any]) -> bool | None:
+        """Whether the user approved the project server `name` as `entry` is now, for a client that starts a
+        project's server only once approved (Qwen Code); None for a client without such a gate."""
+        return None
 
     def file_mode(self, scope: Scope) -> int:
         """The mode of a file we create: the user's own files are private; a project's is shared."""

@@ -1,6 +1,7 @@
 """Every client we can register in, by name, and what each one's state is as a whole.
 
-Adding a client: write its module (a `Client` subclass), and list it in `CLIENTS`.
+Adding a client: write its module (a `Client` subclass, with every fact of that client), and list it in
+`CLIENTS`.
 """
 
 from __future__ import annotations
@@ -24,9 +25,6 @@ from .registrar import RegistrationStatus, RepairOutcome
 from .vscode import VSCode
 from .windsurf import Windsurf
 
-CLIENT_NAMES = ("claude-code", "claude-desktop", "cursor", "vscode", "windsurf", "gemini", "codex", "opencode", "qwen")
-"""Every name `--client` takes, in the order the CLI and the tray list them."""
-
 CLIENTS: tuple[Client, ...] = (
     ClaudeCodeClient(),
     ClaudeDesktop(),
@@ -38,6 +36,11 @@ CLIENTS: tuple[Client, ...] = (
     OpenCode(),
     QwenCode(),
 )
+"""Every client, in the order the CLI and the tray list them. Each one's facts live in its own module: this
+list is the one other place a new client is named."""
+
+CLIENT_NAMES = tuple(client.name for client in CLIENTS)
+"""Every name `--client` takes, in that order."""
 
 
 class UnknownClient(ValueError):
@@ -58,6 +61,7 @@ def client_named(name: str) -> Client:
 
 
 def ordered(clients: Sequence[Client]) -> list[Client]:
+    """`clients` in the order of `CLIENTS` (one not listed there last)."""
     order = {name: i for i, name in enumerate(CLIENT_NAMES)}
     return sorted(clients, key=lambda c: order.get(c.name, len(order)))
 
@@ -78,9 +82,22 @@ class AnyRegistrar(Protocol):
 
     def records(self) -> list[Target]: ...
 
-    def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus: ...
+    def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus:
+        """Register our server at `target` (idempotent).
 
-    def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus: ...
+        Raises:
+            ForeignEntryError: another server holds our name there and `force` is not set.
+            ConfigFileRefused / ConcurrentEditError: from the careful editor; the file is untouched.
+        """
+        ...
+
+    def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
+        """Remove our registration from `target` (idempotent); a foreign one only with `force`.
+
+        Raises:
+            ForeignEntryError: the server under our name is not ours and `force` is not set.
+        """
+        ...
 
     def repair(self) -> list[RepairOutcome]: ...
 
@@ -136,11 +153,20 @@ class ClientStatus:
         }
 
 
-def client_status(client: Client, machine: Machine, registrar: AnyRegistrar, name: str) -> ClientStatus:
-    """`client`'s state now; a file that does not parse is reported, not raised."""
+def client_status(
+    client: Client,
+    machine: Machine,
+    registrar: AnyRegistrar,
+    name: str,
+    statuses: Sequence[RegistrationStatus] | None = None,
+) -> ClientStatus:
+    """`client`'s state now; a file that does not parse is reported, not raised. `statuses`: its registrations,
+    when the caller has just read them (`status` shows Claude Code's twice, and its file can be big)."""
     from ..configfile.errors import ConfigFileError
 
     installed = client.installed(machine)
+    if statuses is not None:
+        return ClientStatus(client, installed, tuple(statuses))
     if client.user_file(machine) is None and not registrar.records():
         return ClientStatus(client, installed)
     try:

@@ -40,6 +40,7 @@ class CodexCli(Client):
     servers_path = ("mcp_servers",)
     scopes = (Scope.USER, Scope.PROJECT)
     programs = ("codex",)
+    trust_fix = "start `codex` in the project and trust it"
 
     def user_file(self, machine: Machine) -> Path:
         return (machine.folder_from("CODEX_HOME") or machine.home / ".codex") / "config.toml"

@@ -9,6 +9,7 @@ same records, states and outcomes.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,13 +18,13 @@ from typing import Any
 
 from ollama_mcp_tray.server.paths import AppPaths
 
-from ..configfile.errors import ConfigFileError, ConfigFileRefused, ForeignEntryError
+from ..configfile.errors import ConfigFileError, ConfigFileRefused
 from ..configfile.json_document import MISSING, DocumentError
 from ..configfile.safe_edit import SafeEditor
 from ..launch import ServerLaunch
 from .base import Client, ConfigDocument, Machine, open_document
-from .records import Created, RecordBook, Scope, State, Target
-from .registrar import RegistrationStatus, RepairKind, RepairOutcome, command_exists, remove_if
+from .records import Created, KeepsRecords, Scope, State, Target, missing_folders, remove_created_folders
+from .registrar import RegistrationStatus, RepairOutcome, command_exists, foreign_entry, remove_if, repair_outcome
 
 
 class ClientUnavailable(ConfigFileError):
@@ -31,7 +32,7 @@ class ClientUnavailable(ConfigFileError):
 
 
 @dataclass
-class ClientRegistrar:
+class ClientRegistrar(KeepsRecords):
     """Our registrations in one client. Paths, the machine and the launch are parameters."""
 
     client: Client
@@ -40,23 +41,6 @@ class ClientRegistrar:
     launch: ServerLaunch
     env: Mapping[str, str] = field(default_factory=dict)
     editor: SafeEditor | None = None
-
-    def __post_init__(self) -> None:
-        if self.editor is None:
-            self.editor = SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
-
-    @property
-    def _editor(self) -> SafeEditor:
-        assert self.editor is not None
-        return self.editor
-
-    @property
-    def book(self) -> RecordBook:
-        return RecordBook(self.paths, self._editor)
-
-    @property
-    def record_file(self) -> Path:
-        return self.book.file
 
     def target(self, name: str, scope: Scope = Scope.USER, project: Path | None = None) -> Target:
         return Target(scope, name, project, self.client.name)
@@ -117,12 +101,20 @@ class ClientRegistrar:
 
     def _status_of(self, target: Target, file: Path, entry: Any) -> RegistrationStatus:
         state = self.classify(entry)
+        approved = trusted = None
+        if target.scope is Scope.PROJECT and target.project is not None:
+            # The user's own gates on a project's servers (Codex's trust, Qwen's approval); None: no such gate.
+            trusted = self.client.project_trusted(self.machine, target.project)
+            if isinstance(entry, dict):
+                approved = self.client.project_approved(self.machine, target.project, target.name, entry)
         return RegistrationStatus(
             target=target,
             file=file,
             state=state,
             entry=None if entry is MISSING else entry,
             up_to_date=state is State.CURRENT and _same(entry, self.desired_entry(target)),
+            approved=approved,
+            trusted=trusted,
         )
 
     def records(self) -> list[Target]:
@@ -138,12 +130,7 @@ class ClientRegistrar:
 
     # changes ----------------------------------------------------------------------------------------------
     def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus:
-        """Register our server at `target` (idempotent). `approve` is Claude Code's and means nothing here.
-
-        Raises:
-            ForeignEntryError: another server holds our name there and `force` is not set.
-            ConfigFileRefused / ConcurrentEditError: from the careful editor; the file is untouched.
-        """
+        """`AnyRegistrar.enable`. `approve` is Claude Code's and means nothing here."""
         file = self.file_for(target)
         desired = self.desired_entry(target)
         table = self.client.servers_path
@@ -153,12 +140,7 @@ class ClientRegistrar:
             document = self._open(file, text)
             existing = document.get((*table, target.name))
             if self.classify(existing) is State.FOREIGN and not force:
-                raise ForeignEntryError(
-                    f'{file} already has an MCP server named "{target.name}" that is not ours '
-                    f"({_describe(existing)}). Choose another name with --name, or replace it with --force.",
-                    file,
-                    target.name,
-                )
+                raise foreign_entry(file, target.name, existing, removing=False)
             made = set()
             if text is None:
                 made.add(Created.CONFIG_FILE)
@@ -175,21 +157,18 @@ class ClientRegistrar:
             except DocumentError:
                 return False
 
+        missing = missing_folders(file.parent)  # e.g. ~/.cursor/ for a Cursor that never ran here
         self._editor.edit(file, edit, new_mode=self.client.file_mode(target.scope), verify=verify)
-        self.book.remember(target, created=created[0])
+        folders = tuple(folder for folder in missing if folder.is_dir())
+        self.book.remember(target, created=created[0], folders=folders)
         return self._status_of(target, file, desired)
 
     def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
-        """Remove our registration from `target` (idempotent); a foreign one only with `force`. What enabling
-        created goes too once nothing else is in it: the table of servers, then the file.
-
-        Raises:
-            ForeignEntryError: the server under our name is not ours and `force` is not set.
-        """
+        """`AnyRegistrar.disable`. What enabling created goes too once nothing else is in it: the table of
+        servers, then the file, then the folders made for it (a folder that was there before stays, empty or
+        not)."""
         file = self.file_for(target)
         table = self.client.servers_path
-        record = self.book.find(target)
-        created = record.created if record is not None else frozenset()
 
         def edit(text: str | None) -> str | None:
             if text is None:
@@ -200,12 +179,7 @@ class ClientRegistrar:
             if state is State.ABSENT:
                 return None
             if state is State.FOREIGN and not force:
-                raise ForeignEntryError(
-                    f'The MCP server "{target.name}" in {file} is not ours ({_describe(existing)}); it was left '
-                    "alone. Remove it with --force if you are sure.",
-                    file,
-                    target.name,
-                )
+                raise foreign_entry(file, target.name, existing, removing=True)
             result = document.remove(table, target.name)
             if Created.SERVERS_TABLE in created:
                 after = self._open(file, result)
@@ -219,44 +193,20 @@ class ClientRegistrar:
             except DocumentError:
                 return False
 
-        # The record goes first: the tray's guard, between our edit and a later update of the record, would
-        # find a recorded registration missing and restore it.
-        self.book.forget(target)
-        try:
+        with self.book.forgotten(target) as record:
+            created = record.created if record is not None else frozenset()  # what `edit` may take away too
             self._editor.edit(file, edit, verify=verify)
-        except BaseException:
-            if record is not None:
-                self.book.remember(target, approve=record.approve, created=record.created)
-            raise
         if Created.CONFIG_FILE in created:
             remove_if(file, lambda value: value == {}, read=lambda text: self._open(file, text).value)
+        if record is not None:
+            remove_created_folders(record.folders)
         return self._status_of(target, file, MISSING)
 
     def repair(self) -> list[RepairOutcome]:
         """Bring back every registration the user enabled in this client that vanished, went stale or drifted.
         A foreign one is left as found. One outcome per recorded registration."""
-        results: list[RepairOutcome] = []
-        for target in self.records():
-            before = self.status(target)
-            if before.state is State.FOREIGN:
-                results.append(RepairOutcome(RepairKind.LEFT_ALONE, before, before))
-            elif before.state is State.CURRENT and before.up_to_date:
-                results.append(RepairOutcome(RepairKind.UNCHANGED, before, before))
-            else:
-                after = self.enable(target)
-                kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(
-                    before.state, RepairKind.UPDATED
-                )
-                results.append(RepairOutcome(kind, before, after))
-        return results
+        return [repair_outcome(self.status(t), functools.partial(self.enable, t)) for t in self.records()]
 
 
 def _same(a: Any, b: Any) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _describe(entry: Any) -> str:
-    if isinstance(entry, dict):
-        command = entry.get("command") or entry.get("url") or "?"
-        return f"command {command!r}"
-    return f"a {type(entry).__name__}"

@@ -42,6 +42,7 @@ class QwenCode(SettingsJsonClient):
     display = "Qwen Code"
     folder = ".qwen"
     programs = ("qwen",)
+    approve_fix = "run `qwen mcp approve {name}` in the project"
 
     def user_file(self, machine: Machine) -> Path:
         return (machine.folder_from("QWEN_HOME") or machine.home / self.folder) / "settings.json"

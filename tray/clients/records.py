@@ -8,7 +8,9 @@ Claude Code's.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -81,9 +83,15 @@ class Record:
     target: Target
     approve: bool = False
     created: frozenset[Created] = frozenset()
+    folders: tuple[Path, ...] = ()  # folders enabling created for the client's file, deepest first
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.target.to_json(), "approve": self.approve, "created": sorted(c.value for c in self.created)}
+        return {
+            **self.target.to_json(),
+            "approve": self.approve,
+            "created": sorted(c.value for c in self.created),
+            "folders": [str(folder) for folder in self.folders],
+        }
 
 
 @dataclass
@@ -116,9 +124,11 @@ class RecordBook:
                 )
                 listed = item.get("created", [])
                 created = frozenset(Created(c) for c in listed) if isinstance(listed, list) else frozenset()
+                made = item.get("folders", [])
+                folders = tuple(Path(f) for f in made if isinstance(f, str)) if isinstance(made, list) else ()
             except (KeyError, ValueError, TypeError, AttributeError):
                 continue
-            result.append(Record(target, bool(item.get("approve", False)), created))
+            result.append(Record(target, bool(item.get("approve", False)), created, folders))
         return result
 
     def of(self, client: str) -> list[Record]:
@@ -133,14 +143,22 @@ class RecordBook:
         make_private_dir(self.file.parent, narrow=True)  # our data folder: 0700 whatever the umask
         self.editor.edit(self.file, lambda _text: render_document(content), new_mode=0o600)
 
-    def remember(self, target: Target, *, approve: bool = False, created: frozenset[Created] = frozenset()) -> None:
+    def remember(
+        self,
+        target: Target,
+        *,
+        approve: bool = False,
+        created: frozenset[Created] = frozenset(),
+        folders: tuple[Path, ...] = (),
+    ) -> None:
         """Add (or widen) the record of `target`: what an earlier enable created stays recorded."""
         records = self.read()
         previous = next((r for r in records if record_id(r.target) == record_id(target)), None)
         kept = [r for r in records if r is not previous]
         if previous is not None:
             approve, created = approve or previous.approve, created | previous.created
-        record = Record(target, approve, frozenset(created))
+            folders = tuple(dict.fromkeys((*folders, *previous.folders)))
+        record = Record(target, approve, frozenset(created), folders)
         if record != previous:
             self.write([*kept, record])
 
@@ -149,3 +167,63 @@ class RecordBook:
         kept = [r for r in records if record_id(r.target) != record_id(target)]
         if len(kept) != len(records):
             self.write(kept)
+
+    @contextlib.contextmanager
+    def forgotten(self, target: Target) -> Iterator[Record | None]:
+        """Forget `target` before the block (a disable's edit) runs, and remember it again if the block fails;
+        yields the record as it was. First, because the tray's guard, looking between the edit and a later
+        update of the record, would find a recorded registration missing and restore it."""
+        record = self.find(target)
+        self.forget(target)
+        try:
+            yield record
+        except BaseException:
+            if record is not None:
+                self.remember(target, approve=record.approve, created=record.created, folders=record.folders)
+            raise
+
+
+class KeepsRecords:
+    """What both registrars share: their careful editor (made on first use from `paths` when none was given)
+    and the book of what the user enabled."""
+
+    paths: AppPaths
+    editor: SafeEditor | None
+
+    @property
+    def _editor(self) -> SafeEditor:
+        if self.editor is None:
+            self.editor = SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
+        return self.editor
+
+    @property
+    def book(self) -> RecordBook:
+        return RecordBook(self.paths, self._editor)
+
+    @property
+    def record_file(self) -> Path:
+        return self.book.file
+
+
+def missing_folders(folder: Path) -> tuple[Path, ...]:
+    """`folder` and those of its parents that do not exist yet, deepest first: what writing a file in `folder`
+    would create."""
+    missing: list[Path] = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return tuple(missing)
+
+
+def remove_created_folders(folders: tuple[Path, ...]) -> None:
+    """Remove the folders we created (deepest first) while they are empty: one that holds anything (the user's,
+    the client's) stays, and so do the folders above it."""
+    for folder in folders:
+        try:
+            if folder.is_symlink():
+                return
+            folder.rmdir()  # only an empty folder goes
+        except FileNotFoundError:
+            continue  # gone already (the user removed it)
+        except OSError:
+            return

@@ -16,12 +16,12 @@ shared `.mcp.json` names no path of this user's (see `PORTABLE_COMMAND`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import json
 import os
 import re
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -46,7 +46,7 @@ from ..configfile.safe_edit import SafeEditor
 from ..launch import SERVER_MODULE, SERVER_SCRIPT, ServerLaunch
 from .claude_code import ClaudeHome, choose_project_key, project_key
 from .claude_code import norm_key as _norm_key
-from .records import CLAUDE_CODE, Created, Record, RecordBook, record_id
+from .records import CLAUDE_CODE, Created, KeepsRecords, Record, record_id
 from .records import Scope as Scope
 from .records import State as State
 from .records import Target as Target
@@ -56,8 +56,6 @@ PORTABLE_COMMAND = f"${{{PORTABLE_VARIABLE}:-{SERVER_SCRIPT}}}"
 """The project-scope command: `.mcp.json` is committed, so it names no path inside this user's home. Claude Code
 expands `${NAME:-default}` in a command (checked with 2.1.330), so each teammate's `ollama-mcp-server` on PATH
 starts, or the program their OLLAMA_MCP_SERVER names."""
-REUSE_SECONDS = 10.0
-"""How long the document of our own last write stays at hand for the next edit of that file."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,11 @@ class RegistrationStatus:
     state: State
     entry: Any = None
     up_to_date: bool = False  # exactly what enable would write now
-    approved: bool | None = None  # project scope: name listed in enabledMcpjsonServers
-    trusted: bool | None = None  # local/project scope: the folder passed Claude Code's trust dialog
+    # The user's own gates, None where the client has none: `approved`, the project server approved (Claude
+    # Code's enabledMcpjsonServers, Qwen Code's `qwen mcp approve`); `trusted`, the folder trusted (Claude Code's
+    # trust dialog for the local and project scopes, Codex's trust_level for a project's .codex/config.toml).
+    approved: bool | None = None
+    trusted: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view; entries never hold the key, so showing them is safe."""
@@ -137,6 +138,45 @@ class RepairOutcome:
     def ollama_url(self) -> str:
         """The Ollama URL the entry points the server at now (the default one when it carries none)."""
         return entry_url(self.after.entry)
+
+
+def repair_outcome(
+    before: RegistrationStatus, enable: Callable[[], RegistrationStatus], *, unresolved: bool = False
+) -> RepairOutcome:
+    """Repair one recorded registration whose status is `before`: leave a foreign or up-to-date one as found,
+    else `enable` it again. `unresolved`: rewriting would change nothing (Claude Code's portable project
+    command, not found here)."""
+    if before.state is State.FOREIGN:
+        return RepairOutcome(RepairKind.LEFT_ALONE, before, before)
+    if before.state is State.CURRENT and before.up_to_date:
+        return RepairOutcome(RepairKind.UNCHANGED, before, before)
+    if unresolved:
+        return RepairOutcome(RepairKind.UNRESOLVED, before, before)
+    kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(before.state, RepairKind.UPDATED)
+    return RepairOutcome(kind, before, enable())
+
+
+def foreign_entry(file: Path, name: str, entry: Any, *, removing: bool) -> ForeignEntryError:
+    """The refusal to replace (or, `removing`, to remove) another server registered under our name."""
+    if removing:
+        message = (
+            f'The MCP server "{name}" in {file} is not ours ({describe_entry(entry)}); it was left alone. '
+            "Remove it with --force if you are sure."
+        )
+    else:
+        message = (
+            f'{file} already has an MCP server named "{name}" that is not ours ({describe_entry(entry)}). '
+            "Choose another name with --name, or replace it with --force."
+        )
+    return ForeignEntryError(message, file, name)
+
+
+def describe_entry(entry: Any) -> str:
+    """An entry in a message: its command (or URL), or what it is when it is no entry at all."""
+    if isinstance(entry, dict):
+        command = entry.get("command") or entry.get("url") or "?"
+        return f"command {command!r}"
+    return json_type(entry)
 
 
 def entry_url(entry: Any) -> str:
@@ -253,7 +293,7 @@ def read_document(path: Path) -> dict[str, Any] | None:
 
 
 @dataclass
-class Registrar:
+class Registrar(KeepsRecords):
     """Enables, disables, inspects and repairs our registrations. Paths and the launch are parameters."""
 
     paths: AppPaths
@@ -262,17 +302,6 @@ class Registrar:
     env: Mapping[str, str] = field(default_factory=dict)
     windows: bool = sys.platform == "win32"
     editor: SafeEditor | None = None
-    clock: Callable[[], float] = time.monotonic
-    _written: dict[Path, tuple[Document, Splice, float]] = field(default_factory=dict, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.editor is None:
-            self.editor = SafeEditor(backups_dir=self.paths.backups_dir, lock_dir=self.paths.data_dir / "locks")
-
-    @property
-    def _editor(self) -> SafeEditor:
-        assert self.editor is not None
-        return self.editor
 
     # where ------------------------------------------------------------------------------------------------
     def file_for(self, target: Target) -> Path:
@@ -294,36 +323,6 @@ class Registrar:
             "mcpServers",
         )
 
-    def _document(self, file: Path, text: str | None) -> Document:
-        """`text` (the file's content now) parsed. When it is exactly what our last edit of `file` wrote, the
-        document comes from that edit's (one splice, already validated) instead of a second parse of a big
-        file: enable then disable, or repair then enable, parse once. Remembered once and briefly, so no
-        parsed copy of a big file stays in memory."""
-        text = _empty_as_object(text)
-        remembered = self._written.pop(file, None)
-        if remembered is not None:
-            before, splice, when = remembered
-            size = len(before.text) + len(splice.insert) - (splice.end - splice.start)
-            if self.clock() - when <= REUSE_SECONDS and len(text) == size:
-                document = before.spliced(splice)
-                if document.text == text:
-                    return document
-        return Document(text)
-
-    def _forget_old_writes(self) -> None:
-        """Let go of remembered writes past their time: a long-lived Registrar (the tray's guard looks at the
-        status every so often, and edits rarely) must not keep a big parsed file in memory."""
-        now = self.clock()
-        for file, (_, _, when) in list(self._written.items()):
-            if now - when > REUSE_SECONDS:
-                del self._written[file]
-
-    def _wrote(self, file: Path, edits: list[tuple[Document, Splice | None]]) -> None:
-        """Remember the last attempt's document and splice, which the editor has just written."""
-        document, splice = edits[-1]
-        if splice is not None:
-            self._written[file] = (document, splice, self.clock())
-
     def desired_entry(self, target: Target) -> dict[str, Any]:
         """What enable writes for `target` now."""
         return build_entry(self.launch, self.env, target.scope)
@@ -335,19 +334,36 @@ class Registrar:
         Raises:
             ConfigFileRefused: the file does not parse.
         """
-        self._forget_old_writes()
-        file = self.file_for(target)
-        document = read_document(file) or {}
-        entry = get_value(document, (*self._servers_path(target, document), target.name))
-        return self._status_of(target, file, entry, document)
+        return self._status_in(target, None)
 
-    def _status_of(self, target: Target, file: Path, entry: Any, document: Mapping[str, Any]) -> RegistrationStatus:
-        """The status for `entry` found in `document` (the parsed `file`)."""
+    def _status_in(self, target: Target, claude_doc: Mapping[str, Any] | None) -> RegistrationStatus:
+        """`status`, with Claude Code's own file already parsed as `claude_doc` (None: read it when needed):
+        a status of several scopes parses a big ~/.claude.json once."""
+        file = self.file_for(target)
+        if target.scope is Scope.PROJECT or claude_doc is None:
+            document: Mapping[str, Any] = read_document(file) or {}
+        else:
+            document = claude_doc
+        entry = get_value(dict(document), (*self._servers_path(target, document), target.name))
+        return self._status_of(target, file, entry, document, claude_doc)
+
+    def _status_of(
+        self,
+        target: Target,
+        file: Path,
+        entry: Any,
+        document: Mapping[str, Any],
+        claude_doc: Mapping[str, Any] | None = None,
+    ) -> RegistrationStatus:
+        """The status for `entry` found in `document` (the parsed `file`); `claude_doc` as in `_status_in`."""
         state = classify(entry, self.launch)
         approved = trusted = None
         if target.scope is not Scope.USER:
             assert target.project is not None
-            claude_doc = document if target.scope is Scope.LOCAL else (read_document(self.claude.config_file) or {})
+            if target.scope is Scope.LOCAL:
+                claude_doc = document
+            elif claude_doc is None:
+                claude_doc = read_document(self.claude.config_file) or {}
             trusted = self._trusted(claude_doc, target.project)
             if target.scope is Scope.PROJECT:
                 approved = self._approved(claude_doc, target)
@@ -415,40 +431,27 @@ class Registrar:
             if marker not in seen:
                 seen.add(marker)
                 targets.append(record)
-        return [self.status(target) for target in targets]
+        return [self._status_in(target, document) for target in targets]
 
     # changes ----------------------------------------------------------------------------------------------
     def enable(self, target: Target, *, force: bool = False, approve: bool = False) -> RegistrationStatus:
-        """Register our server at `target` (idempotent); with `approve`, also pre-approve it in a project.
-
-        Raises:
-            ForeignEntryError: another server holds our name there and `force` is not set.
-            ConfigFileRefused / ConcurrentEditError: from the careful editor; the file is untouched.
-        """
+        """`AnyRegistrar.enable`; with `approve`, also pre-approve the server in a project."""
         file = self.file_for(target)
         desired = self.desired_entry(target)
         seen: list[dict[str, Any]] = []
-        edits: list[tuple[Document, Splice | None]] = []
         created_file: list[bool] = []
 
         def edit(text: str | None) -> str | Splice | None:
             created_file.append(text is None)
-            document = self._document(file, text)
+            document = Document(_empty_as_object(text))
             seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
             if classify(existing, self.launch) is State.FOREIGN and not force:
-                raise ForeignEntryError(
-                    f'{file} already has an MCP server named "{target.name}" that is not ours '
-                    f"({_describe(existing)}). Choose another name with --name, or replace it with --force.",
-                    file,
-                    target.name,
-                )
+                raise foreign_entry(file, target.name, existing, removing=False)
             if text is None or not text.strip():
-                edits.append((document, None))
                 return document.set(path, target.name, desired)
-            edits.append((document, document.set_splice(path, target.name, desired)))
-            return edits[-1][1]
+            return document.set_splice(path, target.name, desired)
 
         def verify(text: str) -> bool:
             # Another writer may have put back a version without our entry (MISSING: not JSON to compare).
@@ -458,10 +461,9 @@ class Registrar:
 
         mode = 0o600 if target.scope is not Scope.PROJECT else 0o644
         created: set[Created] = set()
-        if self._editor.edit(file, edit, new_mode=mode, verify=verify).changed:
-            self._wrote(file, edits)
-            if target.scope is Scope.PROJECT and created_file[-1]:
-                created.add(Created.MCP_JSON)
+        changed = self._editor.edit(file, edit, new_mode=mode, verify=verify).changed
+        if changed and target.scope is Scope.PROJECT and created_file[-1]:
+            created.add(Created.MCP_JSON)
         if approve and target.scope is Scope.PROJECT:
             created |= self.approve(target)
         self._remember(target, approve=approve, created=created)
@@ -481,19 +483,14 @@ class Registrar:
         return created | self._edit_list(approval, APPROVAL_KEY, target.name, add=True)
 
     def disable(self, target: Target, *, force: bool = False) -> RegistrationStatus:
-        """Remove our registration from `target` (idempotent); a foreign one only with `force`.
-
-        Raises:
-            ForeignEntryError: the server under our name is not ours and `force` is not set.
-        """
+        """`AnyRegistrar.disable`; in a project, our approval goes too, and what enabling created there."""
         file = self.file_for(target)
         seen: list[dict[str, Any]] = [{}]
-        edits: list[tuple[Document, Splice | None]] = []
 
         def edit(text: str | None) -> str | Splice | None:
             if text is None:
                 return None
-            document = self._document(file, text)
+            document = Document(_empty_as_object(text))
             seen.append(document.value)
             path = self._servers_path(target, document.value)
             existing = document.get((*path, target.name))
@@ -501,36 +498,20 @@ class Registrar:
             if state is State.ABSENT:
                 return None
             if state is State.FOREIGN and not force:
-                raise ForeignEntryError(
-                    f'The MCP server "{target.name}" in {file} is not ours ({_describe(existing)}); it was left '
-                    "alone. Remove it with --force if you are sure.",
-                    file,
-                    target.name,
-                )
-            edits.append((document, document.remove_splice(path, target.name)))
-            return edits[-1][1]
+                raise foreign_entry(file, target.name, existing, removing=True)
+            return document.remove_splice(path, target.name)
 
         def verify(text: str) -> bool:
             document = parse_document(_empty_as_object(text))
             return get_value(document, (*self._servers_path(target, document), target.name)) is MISSING
 
-        # The record goes first: the tray's guard, between our edit and a later update of the record, would
-        # find a recorded registration missing and restore it.
-        record = self.book.find(target)
-        self._forget(target)
-        try:
-            if self._editor.edit(file, edit, verify=verify).changed:
-                self._wrote(file, edits)
-        except BaseException:
-            if record is not None:
-                self.book.remember(target, approve=record.approve, created=record.created)
-            raise
+        with self.book.forgotten(target) as record:
+            self._editor.edit(file, edit, verify=verify)
         if target.scope is Scope.PROJECT:
             assert target.project is not None
             created = record.created if record is not None else frozenset()
             self._withdraw_approval(target, created)
             if Created.MCP_JSON in created and remove_if(file, lambda value: value in EMPTY_MCP_JSON):
-                self._written.pop(file, None)
                 seen.append({})
             if Created.CLAUDE_DIR in created:
                 _remove_empty_folder(self.approval_file(target.project).parent)
@@ -554,19 +535,10 @@ class Registrar:
         approvals = self._record_approvals()
         for target in self.records():
             before = self.status(target)
-            if before.state is State.FOREIGN:
-                results.append(RepairOutcome(RepairKind.LEFT_ALONE, before, before))
-            elif before.state is State.CURRENT and before.up_to_date:
-                results.append(RepairOutcome(RepairKind.UNCHANGED, before, before))
-            elif before.state is State.STALE and before.entry == self.desired_entry(target):
-                # The portable project command, not found here: rewriting it would change nothing.
-                results.append(RepairOutcome(RepairKind.UNRESOLVED, before, before))
-            else:
-                after = self.enable(target, approve=approvals.get(record_id(target), False))
-                kind = {State.ABSENT: RepairKind.RESTORED, State.STALE: RepairKind.REPOINTED}.get(
-                    before.state, RepairKind.UPDATED
-                )
-                results.append(RepairOutcome(kind, before, after))
+            # The portable project command, not found here: rewriting it would change nothing.
+            unresolved = before.state is State.STALE and before.entry == self.desired_entry(target)
+            enable = functools.partial(self.enable, target, approve=approvals.get(record_id(target), False))
+            results.append(repair_outcome(before, enable, unresolved=unresolved))
         return results
 
     def _edit_list(self, path: Path, key: str, name: str, *, add: bool, drop_empty: bool = False) -> set[Created]:
@@ -596,13 +568,6 @@ class Registrar:
         return created[0] if changed else set()
 
     # the record of what the user enabled ------------------------------------------------------------------
-    @property
-    def book(self) -> RecordBook:
-        return RecordBook(self.paths, self._editor)
-
-    @property
-    def record_file(self) -> Path:
-        return self.book.file
 
     def records(self) -> list[Target]:
         """The Claude Code registrations the user enabled through us (and has not disabled)."""
@@ -616,9 +581,6 @@ class Registrar:
 
     def _remember(self, target: Target, *, approve: bool, created: set[Created]) -> None:
         self.book.remember(target, approve=approve, created=frozenset(created))
-
-    def _forget(self, target: Target) -> None:
-        self.book.forget(target)
 
 
 def _read_json(text: str) -> Any:
@@ -661,10 +623,3 @@ def _remove_empty_folder(folder: Path) -> None:
     """Remove `folder` if it is empty; anything in it (the user's or Claude Code's) keeps it."""
     with contextlib.suppress(OSError):
         folder.rmdir()
-
-
-def _describe(entry: Any) -> str:
-    if isinstance(entry, dict):
-        command = entry.get("command") or entry.get("url") or "?"
-        return f"command {command!r}"
-    return json_type(entry)

@@ -10,17 +10,19 @@ Duplicate keys resolve as in `JSON.parse` and `json.loads`: the last one wins; r
 
 An edit is also available as a `Splice` (the one span it changes), so the careful shell can write the file
 from the bytes it read plus the new piece, without building and encoding a second copy of a big text.
+Each edit parses the file it is given afresh: re-using the parse of our previous write (a cache of it, and
+re-parsing only the members a splice touched) saved nothing in a CLI command, which edits once, and was
+removed (bench/bench_registration.py; see the registrar).
 """
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, TypeVar
 
 JsonPath = tuple[str, ...]
 
@@ -52,8 +54,38 @@ class Splice:
         return "".join((text[: self.start], self.insert, text[self.end :]))
 
 
-@dataclass(frozen=True)
-class _Member:
+class SplicingDocument:
+    """What every format core's document offers over its own `set_splice` and `remove_splice`: `get`, `set`
+    and `remove`, the last two as the whole edited text."""
+
+    text: str
+    value: dict[str, Any]
+
+    def set_splice(self, path: Sequence[str], key: str, value: Any) -> Splice | None:
+        """`set` as the span it changes; None when the member already has exactly that value."""
+        raise NotImplementedError
+
+    def remove_splice(self, path: Sequence[str], key: str) -> Splice | None:
+        """`remove` as the span it changes; None when there is no such member."""
+        raise NotImplementedError
+
+    def get(self, path: Sequence[str]) -> Any:
+        """The value at `path`, or `MISSING`."""
+        return get_value(self.value, path)
+
+    def set(self, path: Sequence[str], key: str, value: Any) -> str:
+        """The text with `key` set to `value` in the object (table) at `path`, created as needed."""
+        return _applied(self.text, self.set_splice(path, key, value))
+
+    def remove(self, path: Sequence[str], key: str) -> str:
+        """The text without `key` in the object (table) at `path`; unchanged when there is none."""
+        return _applied(self.text, self.remove_splice(path, key))
+
+
+@dataclass
+class Member:
+    """One `"key": value` of an object: where its key and its value are in the text, and the value parsed."""
+
     key: str
     key_start: int
     key_end: int
@@ -62,19 +94,27 @@ class _Member:
     value: Any
 
 
+_M = TypeVar("_M", bound=Member)
+
+
+def last_member(members: Iterable[_M], key: str) -> _M | None:
+    """The last member named `key`: the one `JSON.parse` and `json.loads` keep when a key repeats."""
+    found = None
+    for member in members:
+        if member.key == key:
+            found = member
+    return found
+
+
 @dataclass(frozen=True)
 class _Object:
     start: int  # index of "{"
     close: int  # index of "}"
     depth: int  # 0 for the top-level object
-    members: tuple[_Member, ...]
+    members: tuple[Member, ...]
 
-    def last(self, key: str) -> _Member | None:
-        found = None
-        for member in self.members:
-            if member.key == key:
-                found = member
-        return found
+    def last(self, key: str) -> Member | None:
+        return last_member(self.members, key)
 
 
 def _skip_ws(text: str, index: int) -> int:
@@ -91,7 +131,7 @@ def _expect(text: str, index: int, chars: str, what: str) -> str:
 def _walk_object(text: str, start: int, depth: int) -> _Object:
     """The members of the object whose "{" is at `start`, each value parsed (C speed)."""
     _expect(text, start, "{", "'{'")
-    members: list[_Member] = []
+    members: list[Member] = []
     index = _skip_ws(text, start + 1)
     if _expect(text, index, '"}', "property name enclosed in double quotes or '}'") == "}":
         return _Object(start, index, depth, ())
@@ -104,7 +144,7 @@ def _walk_object(text: str, start: int, depth: int) -> _Object:
         index = _skip_ws(text, after + 1)
 
 
-def _member_at(text: str, index: int) -> _Member:
+def _member_at(text: str, index: int) -> Member:
     """The member whose key starts at `index`, its value parsed."""
     _expect(text, index, '"', "property name enclosed in double quotes")
     key, key_end = scanstring(text, index + 1)
@@ -112,27 +152,14 @@ def _member_at(text: str, index: int) -> _Member:
     _expect(text, colon, ":", "':' delimiter")
     value_start = _skip_ws(text, colon + 1)
     value, value_end = _DECODER.raw_decode(text, value_start)
-    return _Member(key, index, key_end, value_start, value_end, value)
+    return Member(key, index, key_end, value_start, value_end, value)
 
 
 def _top(text: str) -> _Object:
-    """Walk the top-level object; this parses the whole text, so it validates it too."""
-    return _without_gc(_top_walk, text)
+    """Walk the top-level object; this parses the whole text, so it validates it too.
 
-
-def _without_gc(parse: Callable[..., _Object], *args: Any) -> _Object:
-    # Parsing a big file allocates millions of containers; the cyclic collector would walk them again and
-    # again while they are being built, and parsed JSON cannot form cycles anyway.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return parse(*args)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _top_walk(text: str) -> _Object:
+    (The cyclic collector is left on: turning it off during the parse saved nothing measurable, 68 ms with
+    and 65 ms without for a 10.8 MB file, and nothing in the CLI's enable; bench/bench_registration.py.)"""
     try:
         # A UTF-8 byte order mark (some Windows editors write one) is read past, as Claude Code does, and kept.
         start = _skip_ws(text, 1 if text.startswith(_BOM) else 0)
@@ -154,7 +181,7 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
     return line, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
-class Document:
+class Document(SplicingDocument):
     """A JSON object document: its text, parsed once, with the positions needed to splice edits into it."""
 
     def __init__(self, text: str) -> None:
@@ -163,38 +190,9 @@ class Document:
         Raises:
             DocumentError: not JSON, or not an object; carries the line and column.
         """
-        self._set_parsed(text, _top(text))
-
-    def _set_parsed(self, text: str, top: _Object) -> None:
         self.text = text
-        self._top = top
-        self.value: dict[str, Any] = {m.key: m.value for m in top.members}
-
-    def spliced(self, splice: Splice) -> Document:
-        """The document `splice` makes of this one, parsing only the top-level members it changes: the rest of
-        the text is byte for byte what this document already parsed (so the result is validated too).
-
-        Raises:
-            DocumentError: the splice does not leave a JSON object.
-        """
-        text = splice.apply(self.text)
-        if splice.start <= self._top.start:  # not inside the object (a whole-text splice): parse it all
-            return Document(text)
-        document = Document.__new__(Document)
-        document._set_parsed(text, _without_gc(_respliced, self._top, text, splice))
-        return document
-
-    def get(self, path: Sequence[str]) -> Any:
-        """The value at `path`, or `MISSING`."""
-        return get_value(self.value, path)
-
-    def set(self, path: Sequence[str], key: str, value: Any) -> str:
-        """The text with `key` set to `value` in the object at `path` (see `set_member`)."""
-        return _applied(self.text, self.set_splice(path, key, value))
-
-    def remove(self, path: Sequence[str], key: str) -> str:
-        """The text without any `key` member in the object at `path` (see `remove_member`)."""
-        return _applied(self.text, self.remove_splice(path, key))
+        self._top = _top(text)
+        self.value: dict[str, Any] = {m.key: m.value for m in self._top.members}
 
     def set_splice(self, path: Sequence[str], key: str, value: Any) -> Splice | None:
         """`set` as the span it changes; None when the member already has exactly that value."""
@@ -203,59 +201,6 @@ class Document:
     def remove_splice(self, path: Sequence[str], key: str) -> Splice | None:
         """`remove` as the span it changes; None when there is no such member."""
         return _remove(self.text, self._top, path, key)
-
-
-def _respliced(top: _Object, text: str, splice: Splice) -> _Object:
-    """The top-level object of `text`, which is `splice` applied to a text whose top-level object is `top`."""
-    delta = len(splice.insert) - (splice.end - splice.start)
-    changed_end = splice.start + len(splice.insert)
-    # Members ending before the splice are untouched; those starting after it only moved by `delta`.
-    kept = 0
-    while kept < len(top.members) and top.members[kept].value_end <= splice.start:
-        kept += 1
-    moved = {m.key_start: i for i, m in enumerate(top.members) if m.key_start >= splice.end}
-    members = list(top.members[:kept])
-    try:
-        if members:
-            index = _skip_ws(text, members[-1].value_end)
-            token = _expect(text, index, ",}", "',' delimiter or '}'")
-            if token == ",":
-                index = _skip_ws(text, index + 1)
-                token = _expect(text, index, '"', "property name enclosed in double quotes")
-        else:
-            index = _skip_ws(text, top.start + 1)
-            token = _expect(text, index, '"}', "property name enclosed in double quotes or '}'")
-        while token != "}":
-            if index >= changed_end and index - delta in moved:
-                first = moved[index - delta]
-                members.extend(
-                    _Member(
-                        m.key,
-                        m.key_start + delta,
-                        m.key_end + delta,
-                        m.value_start + delta,
-                        m.value_end + delta,
-                        m.value,
-                    )
-                    for m in top.members[first:]
-                )
-                index = top.close + delta
-                break
-            member = _member_at(text, index)
-            members.append(member)
-            index = _skip_ws(text, member.value_end)
-            if _expect(text, index, ",}", "',' delimiter or '}'") == "}":
-                break
-            index = _skip_ws(text, index + 1)
-            token = _expect(text, index, '"', "property name enclosed in double quotes")
-        end = _skip_ws(text, index + 1)
-        if index >= len(text) or text[index] != "}" or end != len(text):
-            raise json.JSONDecodeError("Extra data", text, end)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(exc.msg, exc.lineno, exc.colno) from exc
-    except RecursionError as exc:
-        raise DocumentError("the JSON is nested too deeply to read") from exc
-    return _Object(top.start, index, 0, tuple(members))
 
 
 def _applied(text: str, splice: Splice | None) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
-from .json_document import MISSING, DocumentError, Splice, get_value
+from .json_document import MISSING, DocumentError, Member, Splice, SplicingDocument, last_member
 
 __all__ = ["MISSING", "Document", "DocumentError", "Splice", "parse_document", "render_document"]
 
@@ -47,13 +47,7 @@ _BOM = "\ufeff"
 
 
 @dataclass
-class _Member:
-    key: str
-    key_start: int
-    key_end: int
-    value_start: int
-    value_end: int
-    value: Any
+class _Member(Member):
     comma: int | None = None  # index of the comma after the value, if any
     node: _Object | None = None  # the value's own positions, when it is an object (walked on first use)
 
@@ -65,11 +59,7 @@ class _Object:
     members: list[_Member] = field(default_factory=list)
 
     def last(self, key: str) -> _Member | None:
-        found = None
-        for member in self.members:
-            if member.key == key:
-                found = member
-        return found
+        return last_member(self.members, key)
 
 
 def _end_of(pattern: re.Pattern[str], text: str, index: int) -> int:
@@ -213,7 +203,7 @@ def _parse(text: str) -> tuple[_Object, bool]:
         raise DocumentError("the JSON is nested too deeply to read") from exc
 
 
-class Document:
+class Document(SplicingDocument):
     """A JSONC object document: its text, parsed once, with the positions needed to splice edits into it."""
 
     def __init__(self, text: str) -> None:
@@ -225,26 +215,6 @@ class Document:
         self.text = text
         self._top, self._trailing = _parse(text)
         self.value: dict[str, Any] = {m.key: m.value for m in self._top.members}
-
-    def spliced(self, splice: Splice) -> Document:
-        """The document `splice` makes of this one (parsed whole: JSONC files are small).
-
-        Raises:
-            DocumentError: the splice does not leave a JSONC object.
-        """
-        return Document(splice.apply(self.text))
-
-    def get(self, path: Sequence[str]) -> Any:
-        """The value at `path`, or `MISSING`."""
-        return get_value(self.value, path)
-
-    def set(self, path: Sequence[str], key: str, value: Any) -> str:
-        """The text with `key` set to `value` in the object at `path` (objects on the path created as needed)."""
-        return _applied(self.text, self.set_splice(path, key, value))
-
-    def remove(self, path: Sequence[str], key: str) -> str:
-        """The text without any `key` member in the object at `path`."""
-        return _applied(self.text, self.remove_splice(path, key))
 
     def set_splice(self, path: Sequence[str], key: str, value: Any) -> Splice | None:
         """`set` as the span it changes; None when the member already has exactly that value.
@@ -287,10 +257,6 @@ class Document:
         if text is self.text:
             return None
         return _narrowest(self.text, text)
-
-
-def _applied(text: str, splice: Splice | None) -> str:
-    return text if splice is None else splice.apply(text)
 
 
 def _narrowest(before: str, after: str) -> Splice:

@@ -23,7 +23,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.items import InlineTable, Table
 
-from .json_document import MISSING, DocumentError, Splice, get_value
+from .json_document import MISSING, DocumentError, Splice, SplicingDocument
 
 __all__ = ["MISSING", "Document", "DocumentError", "Splice", "parse_document", "render_document"]
 
@@ -55,7 +55,7 @@ def _spell(value: Any) -> str:
     raise TypeError(f"not a TOML value: {type(value).__name__}")
 
 
-class Document:
+class Document(SplicingDocument):
     """A TOML document: its text and its value, with edits returned as splices of the text."""
 
     def __init__(self, text: str) -> None:
@@ -67,28 +67,6 @@ class Document:
         self.text = text
         self._document = _parse(text)
         self.value: dict[str, Any] = self._document.unwrap()
-
-    def spliced(self, splice: Splice) -> Document:
-        """The document `splice` makes of this one.
-
-        Raises:
-            DocumentError: the splice does not leave TOML.
-        """
-        return Document(splice.apply(self.text))
-
-    def get(self, path: Sequence[str]) -> Any:
-        """The value at `path`, or `MISSING`."""
-        return get_value(self.value, path)
-
-    def set(self, path: Sequence[str], key: str, value: Any) -> str:
-        """The text with `key` set to `value` in the table at `path` (tables on the path created as needed)."""
-        splice = self.set_splice(path, key, value)
-        return self.text if splice is None else splice.apply(self.text)
-
-    def remove(self, path: Sequence[str], key: str) -> str:
-        """The text without `key` in the table at `path`."""
-        splice = self.remove_splice(path, key)
-        return self.text if splice is None else splice.apply(self.text)
 
     def set_splice(self, path: Sequence[str], key: str, value: Any) -> Splice | None:
         """`set` as the span it changes; None when the key already has exactly that value.

@@ -9,11 +9,14 @@ listing and the comparison would measure the client, not us (CLIENT_FACTS.md, "F
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +29,7 @@ from tests.tray.clients.client_clis import (
     QWEN,
     ClientCli,
     ClientHome,
+    Status,
     run_bounded,
 )
 from tests.tray.clients.test_client_clis import require, server_log
@@ -168,3 +172,84 @@ def test_enable_in_a_fresh_home_creates_a_file_the_client_reads(
     disabled = tray(home, "disable", "--client", case.client)
     assert disabled.returncode == 0, disabled.stdout + disabled.stderr
     assert SERVER_NAME not in home.list_servers(case.cli)
+
+
+# ---- the project scope, with each client's own gate on a project's servers ---------------------------------
+def status_of(home: ClientHome, client: str) -> dict[str, Any]:
+    """Our `status --json` registration of `client` in the project scope."""
+    shown = tray(home, "status", "--json")
+    report = json.loads(shown.stdout)
+    [entry] = [
+        r for c in report["clients"] if c["client"] == client for r in c["registrations"] if r["scope"] == "project"
+    ]
+    return entry
+
+
+def enable_in_project(home: ClientHome, client: str) -> None:
+    enabled = tray(home, "enable", "--client", client, "--scope", "project", "--project", str(home.project))
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+
+
+def connected_then_disabled(home: ClientHome, cli: ClientCli, client: str, ollama: OllamaEmulator) -> None:
+    """The client lists our project entry Connected (the server it started got our Ollama URL); once we
+    disable it, the client lists it no more."""
+    ours = home.wait_listed(cli, SERVER_NAME, Status.CONNECTED)
+    assert ours is not None and ours.status is Status.CONNECTED, ours
+    assert f"for {ollama.url}" in server_log(home), server_log(home)
+    disabled = tray(home, "disable", "--client", client, "--scope", "project", "--project", str(home.project))
+    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
+    assert SERVER_NAME not in home.list_servers(cli)
+
+
+def test_gemini_project_scope_in_a_trusted_folder_is_listed_connected(tmp_path: Path, ollama: OllamaEmulator) -> None:
+    require(GEMINI)
+    home = ClientHome.create(tmp_path)  # its project folder is trusted in ~/.gemini/trustedFolders.json
+    assert tray(home, "config", "set", "ollama_url", ollama.url).returncode == 0
+
+    enable_in_project(home, "gemini")
+    project_file = home.project / ".gemini" / "settings.json"
+    assert SERVER_NAME in json.loads(project_file.read_text(encoding="utf-8"))["mcpServers"]
+    assert not home.gemini_settings.exists()  # the user's own file was not touched
+
+    connected_then_disabled(home, GEMINI, "gemini", ollama)
+    assert not (home.project / ".gemini").exists()  # the file and the folder we created for it
+
+
+def test_qwen_project_scope_is_pending_until_approved_then_listed_connected(
+    tmp_path: Path, ollama: OllamaEmulator
+) -> None:
+    require(QWEN)
+    home = ClientHome.create(tmp_path)
+    home.qwen_settings.parent.mkdir(parents=True)
+    home.qwen_settings.write_text('{\n  "$version": 4\n}\n', encoding="utf-8")
+    assert tray(home, "config", "set", "ollama_url", ollama.url).returncode == 0
+
+    enable_in_project(home, "qwen")
+    pending = home.list_servers(QWEN).get(SERVER_NAME)
+    assert pending is not None and pending.status is Status.PENDING, pending
+    assert status_of(home, "qwen")["approved"] is False  # we say what Qwen says
+    assert "qwen mcp approve ollama" in tray(home, "status").stdout
+
+    approved = home.run(QWEN, "mcp", "approve", SERVER_NAME)  # the user's decision, made in the project
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert status_of(home, "qwen")["approved"] is True
+
+    connected_then_disabled(home, QWEN, "qwen", ollama)
+
+
+def test_codex_project_scope_counts_only_in_a_trusted_project(tmp_path: Path, ollama: OllamaEmulator) -> None:
+    require(CODEX)
+    home = ClientHome.create(tmp_path)
+    home.codex_config.parent.mkdir(parents=True)  # Codex refuses to run without its CODEX_HOME folder
+    assert tray(home, "config", "set", "ollama_url", ollama.url).returncode == 0
+
+    enable_in_project(home, "codex")
+    assert status_of(home, "codex")["trusted"] is False
+    assert SERVER_NAME not in home.list_servers(CODEX)  # Codex does not read an untrusted project's file
+
+    home.codex_config.write_text(
+        f'[projects."{os.path.realpath(home.project)}"]\ntrust_level = "trusted"\n', encoding="utf-8"
+    )
+    assert status_of(home, "codex")["trusted"] is True
+    ours = home.list_servers(CODEX).get(SERVER_NAME)
+    assert ours is not None and ours.status is Status.ENABLED, ours

@@ -58,9 +58,10 @@ def user(name: str) -> Target:
     return Target(Scope.USER, "ollama", None, name)
 
 
-def test_every_cli_name_is_known_and_built_clients_are_in_its_order():
-    assert [c.name for c in CLIENTS] == [n for n in CLIENT_NAMES if n in {c.name for c in CLIENTS}]
-    assert len({c.name for c in CLIENTS}) == len(CLIENTS)
+def test_every_client_has_one_name_and_the_cli_takes_each_in_the_catalogs_order():
+    assert len(set(CLIENT_NAMES)) == len(CLIENTS)
+    assert [client_named(name) for name in CLIENT_NAMES] == list(CLIENTS)
+    assert CLIENT_NAMES[0] == "claude-code"  # the default client comes first
     with pytest.raises(UnknownClient, match="Known clients: claude-code"):
         client_named("notepad")
 
@@ -93,6 +94,51 @@ def test_enable_then_disable_of_a_missing_file_leaves_no_file(tmp_path, name):
     reg.disable(user(name))
     assert not file.exists()
     assert reg.records() == []
+
+
+@pytest.mark.parametrize(("name", "top"), [("cursor", ".cursor"), ("windsurf", ".codeium")])
+def test_disable_removes_the_folders_enable_created_for_the_file(tmp_path, name, top):
+    reg = registrar_for(tmp_path, name)
+    file = reg.file_for(user(name))
+    reg.enable(user(name))
+    assert file.exists() and (tmp_path / top).is_dir()
+    if sys.platform != "win32":
+        assert all(
+            (folder.stat().st_mode & 0o777) == 0o700
+            for folder in (file.parent, *file.parent.parents)
+            if folder.is_relative_to(tmp_path / top)
+        )
+    reg.disable(user(name))
+    assert not (tmp_path / top).exists()
+    assert tmp_path.is_dir()
+
+
+def test_a_folder_that_was_there_before_stays_even_when_empty(tmp_path):
+    (tmp_path / ".codeium").mkdir()  # the user's, or Windsurf's: not ours to take away
+    reg = registrar_for(tmp_path, "windsurf")
+    reg.enable(user("windsurf"))
+    reg.disable(user("windsurf"))
+    assert not (tmp_path / ".codeium" / "windsurf").exists()  # this one we made
+    assert (tmp_path / ".codeium").is_dir()
+
+
+def test_a_folder_we_created_stays_once_it_holds_anything_else(tmp_path):
+    reg = registrar_for(tmp_path, "windsurf")
+    reg.enable(user("windsurf"))
+    (tmp_path / ".codeium" / "windsurf" / "installation_id").write_text("theirs")  # Windsurf ran since
+    reg.disable(user("windsurf"))
+    assert not reg.file_for(user("windsurf")).exists()
+    assert (tmp_path / ".codeium" / "windsurf" / "installation_id").read_text() == "theirs"
+
+
+def test_enabling_again_keeps_the_record_of_the_folders_the_first_enable_made(tmp_path):
+    reg = registrar_for(tmp_path, "cursor")
+    reg.enable(user("cursor"))
+    reg.enable(user("cursor"), force=True)  # nothing to create the second time
+    [record] = reg.book.of("cursor")
+    assert record.folders == (tmp_path / ".cursor",)
+    reg.disable(user("cursor"))
+    assert not (tmp_path / ".cursor").exists()
 
 
 @pytest.mark.parametrize("name", JSON_CLIENTS)

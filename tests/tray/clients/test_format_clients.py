@@ -351,3 +351,70 @@ def test_qwen_tells_an_approved_project_server_from_a_pending_one(tmp_path):
     assert not qwen.project_approved(machine, project, "other", entry)
     elsewhere = Machine(tmp_path, {"QWEN_CODE_MCP_APPROVALS_PATH": str(tmp_path / "none.json")}, "linux")
     assert not qwen.project_approved(elsewhere, project, "ollama", entry)
+
+
+def test_status_of_a_codex_project_entry_says_whether_the_project_is_trusted(tmp_path):
+    reg = registrar_for(tmp_path, "codex")
+    project = tmp_path / "proj"
+    project.mkdir()
+    target = Target(Scope.PROJECT, "ollama", project, "codex")
+    status = reg.enable(target)
+    assert (status.trusted, status.approved) == (False, None)  # Codex would not even read the file
+    assert reg.status(user("codex")).trusted is None  # the user scope has no such gate
+    (tmp_path / ".codex").mkdir(exist_ok=True)
+    (tmp_path / ".codex" / "config.toml").write_text(f'[projects."{project}"]\ntrust_level = "trusted"\n')
+    status = reg.status(target)
+    assert status.state is State.CURRENT and status.trusted is True
+    assert status.to_json()["trusted"] is True
+
+
+def test_status_of_a_qwen_project_entry_says_whether_it_is_approved_as_it_is_now(tmp_path):
+    from ollama_mcp_tray.tray.clients.qwen import approval_hash
+
+    reg = registrar_for(tmp_path, "qwen")
+    project = tmp_path / "proj"
+    project.mkdir()
+    target = Target(Scope.PROJECT, "ollama", project, "qwen")
+    entry = reg.enable(target).entry
+    assert (reg.status(target).approved, reg.status(target).trusted) == (False, None)
+    (tmp_path / ".qwen").mkdir(exist_ok=True)
+    approvals = {str(project): {"ollama": {"hash": approval_hash(entry), "status": "approved"}}}
+    (tmp_path / ".qwen" / "mcpApprovals.json").write_text(json.dumps(approvals))
+    assert reg.status(target).to_json()["approved"] is True
+    # An entry rewritten since (another Ollama URL) is pending again: the approval was of the old one.
+    ClientRegistrar(client_named("qwen"), paths_in(tmp_path), reg.machine, LAUNCH, env={"OLLAMA_URL": "x"}).enable(
+        target
+    )
+    assert reg.status(target).approved is False
+
+
+def test_the_status_command_says_what_keeps_a_project_entry_from_running(tmp_path, capsys, ollama):
+    from ollama_mcp_tray.tray import cli
+    from tests.tray.test_cli import context
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    assert cli.main(["config", "set", "ollama_url", ollama.url], context(tmp_path)) == cli.EXIT_OK
+    for client in ("codex", "qwen"):
+        argv = ["enable", "--client", client, "--scope", "project", "--project", str(project)]
+        assert cli.main(argv, context(tmp_path)) == cli.EXIT_OK
+    capsys.readouterr()
+
+    assert cli.main(["status"], context(tmp_path)) == cli.EXIT_OK
+    text = capsys.readouterr().out
+    codex_line = next(line for line in text.splitlines() if line.strip().startswith("Codex CLI"))
+    qwen_line = next(line for line in text.splitlines() if line.strip().startswith("Qwen Code"))
+    assert "project not trusted: Codex CLI ignores it until you start `codex` in the project" in codex_line
+    assert "pending approval: run `qwen mcp approve ollama` in the project" in qwen_line
+
+    assert cli.main(["status", "--json"], context(tmp_path)) == cli.EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    gates = {
+        c["client"]: [(r["scope"], r["trusted"], r["approved"]) for r in c["registrations"]]
+        for c in report["clients"]
+        if c["client"] in ("codex", "qwen")
+    }
+    assert gates == {
+        "codex": [("user", None, None), ("project", False, None)],
+        "qwen": [("user", None, None), ("project", None, False)],
+    }

@@ -15,7 +15,6 @@ from ollama_mcp_tray.server.paths import AppPaths
 from ollama_mcp_tray.server.settings import Settings
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome, choose_project_key, project_key
 from ollama_mcp_tray.tray.clients.registrar import (
-    REUSE_SECONDS,
     Change,
     Registrar,
     RepairKind,
@@ -272,23 +271,6 @@ def test_an_entry_another_program_swaps_after_our_enable_is_judged_afresh_by_dis
     assert read(claude_json) == {"numStartups": 3, "projects": {"/p": {}}, "mcpServers": {}}
 
 
-def test_a_long_lived_registrar_lets_go_of_its_last_write_once_it_is_old(tmp_path):
-    now = [0.0]
-    paths = AppPaths(config_dir=tmp_path / "cfg", data_dir=tmp_path / "data", log_dir=tmp_path / "log")
-    registrar = Registrar(
-        paths, ClaudeHome(tmp_path / ".claude", tmp_path / ".claude.json"), LAUNCH, clock=lambda: now[0]
-    )
-    (tmp_path / ".claude.json").write_text('{"numStartups": 1}', encoding="utf-8")
-    registrar.enable(USER)
-    assert registrar._written  # kept for the next edit of the file...
-    registrar.status(USER)
-    assert registrar._written
-    now[0] += REUSE_SECONDS + 1
-    registrar.status(USER)
-    assert not registrar._written  # ...but not past its time, even when only the status is looked at
-    assert registrar.disable(USER).state is State.ABSENT
-
-
 # ---- issue 8: the isolated launch, the portable project command, what enable created ----------------------
 OLD_ENTRY = {"type": "stdio", "command": sys.executable, "args": ["-m", "ollama_mcp_tray.server"], "env": {}}
 
@@ -389,3 +371,61 @@ def test_a_created_mcp_json_the_user_added_to_stays(tmp_path, registrar):
     registrar.disable(target)
     assert read(project / ".mcp.json") == {"mcpServers": {"github": {"command": "gh-mcp"}}}
     assert sorted(p.name for p in (project / ".claude").iterdir()) == ["notes.txt"]  # the folder stays for it
+
+
+# ---- issue 11: one parse of Claude Code's file for a status of every scope --------------------------------
+def counting_reads(monkeypatch: pytest.MonkeyPatch, file: Path) -> list[Path]:
+    """Every read of `file` by the registrar from now on."""
+    from ollama_mcp_tray.tray.clients import registrar as registrar_module
+
+    reads: list[Path] = []
+    real = registrar_module.read_document
+
+    def counted(path: Path) -> dict | None:
+        if path == file:
+            reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(registrar_module, "read_document", counted)
+    return reads
+
+
+def test_status_all_reads_claude_codes_file_once_for_every_scope(tmp_path, registrar, monkeypatch):
+    project, local = tmp_path / "proj", tmp_path / "local"
+    project.mkdir()
+    local.mkdir()
+    targets = [USER, Target(Scope.LOCAL, "ollama", local), Target(Scope.PROJECT, "ollama", project)]
+    for target in targets:
+        registrar.enable(target, approve=target.scope is Scope.PROJECT)
+    one_by_one = [registrar.status(target) for target in targets]
+    reads = counting_reads(monkeypatch, tmp_path / ".claude.json")
+
+    statuses = registrar.status_all("ollama")
+
+    assert len(reads) == 1
+    assert statuses == one_by_one
+    # (The project entry names the portable `ollama-mcp-server`, not on this test's PATH: ours, stale.)
+    assert [s.state for s in statuses] == [State.CURRENT, State.CURRENT, State.STALE]
+    assert statuses[2].approved is True and statuses[2].trusted is False
+
+
+def test_the_status_command_reads_claude_codes_file_once(tmp_path, monkeypatch, ollama):
+    from ollama_mcp_tray.tray import cli
+    from ollama_mcp_tray.tray.app_context import AppContext
+    from ollama_mcp_tray.tray.doctor import status_report
+
+    paths = AppPaths(config_dir=tmp_path / "cfg", data_dir=tmp_path / "data", log_dir=tmp_path / "log")
+    ctx = AppContext(
+        paths, ClaudeHome(tmp_path / ".claude", tmp_path / ".claude.json"), LAUNCH, {"HOME": str(tmp_path)}
+    )
+    assert cli.main(["config", "set", "ollama_url", ollama.url], ctx) == 0
+    ctx = AppContext(paths, ctx.claude, LAUNCH, ctx.env)
+    ctx.registrar().enable(USER)
+    reads = counting_reads(monkeypatch, tmp_path / ".claude.json")
+
+    report = status_report(ctx, "ollama")
+
+    assert len(reads) == 1
+    claude_code = next(c for c in report["clients"] if c["client"] == "claude-code")
+    assert claude_code["state"] == "on"
+    assert claude_code["registrations"] == report["registrations"]

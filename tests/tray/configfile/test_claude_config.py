@@ -14,7 +14,6 @@ from ollama_mcp_tray.tray.configfile.json_document import (
     MISSING,
     Document,
     DocumentError,
-    Splice,
     get_value,
     parse_document,
     remove_member,
@@ -194,42 +193,6 @@ def test_a_document_parses_once_and_edits_from_its_positions():
         "mcpServers": {"ollama": {"command": "/new"}}
     }
     assert doc.remove(("mcpServers",), "ollama") == '{"mcpServers": {}}'
-
-
-def same_parse(derived: Document, fresh: Document) -> bool:
-    """The derived document has the text, member positions and values a fresh parse finds."""
-    return (
-        derived.text == fresh.text and derived._top == fresh._top and canonical(derived.value) == canonical(fresh.value)
-    )
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=claude_documents(), style=styles, data=st.data())
-def test_a_spliced_document_is_what_parsing_the_edited_text_finds(doc, style, data):
-    path = data.draw(st.sampled_from(paths_in(doc)))
-    document = Document(style(doc))
-    added = document.set_splice(path, "ollama", ENTRY)
-    assert added is not None
-    after_add = document.spliced(added)
-    assert same_parse(after_add, Document(added.apply(document.text)))
-    removed = after_add.remove_splice(path, "ollama")
-    assert removed is not None
-    after_remove = after_add.spliced(removed)
-    assert same_parse(after_remove, Document(removed.apply(after_add.text)))
-    # Top-level members come and go too, first, middle or last.
-    for key in data.draw(st.lists(st.sampled_from([*doc, "new"]), max_size=3)):
-        splice = after_remove.remove_splice((), key) or after_remove.set_splice((), key, [key])
-        if splice is not None:
-            after_remove, expected = after_remove.spliced(splice), Document(splice.apply(after_remove.text))
-            assert same_parse(after_remove, expected)
-
-
-def test_a_splice_that_breaks_the_document_is_refused():
-    document = Document('{"a": 1, "b": 2}')
-    with pytest.raises(DocumentError):
-        document.spliced(Splice(6, 7, "[1,"))
-    with pytest.raises(DocumentError):
-        document.spliced(Splice(15, 16, "} x"))
 
 
 @pytest.mark.parametrize(

@@ -344,13 +344,6 @@ def test_setting_the_same_value_is_no_change_and_removing_nothing_is_none() -> N
     assert document.get(("a", "zz")) is MISSING
 
 
-def test_spliced_parses_the_edited_text() -> None:
-    document = Document('{"a": 1}')
-    splice = document.set_splice((), "b", 2)
-    assert splice is not None
-    assert document.spliced(splice).value == {"a": 1, "b": 2}
-
-
 @pytest.mark.parametrize(
     ("text", "line", "column", "words"),
     [

@@ -249,13 +249,6 @@ def test_an_empty_file_gets_just_our_table() -> None:
     assert Document('[mcp_servers.ollama]\ncommand = "/x"\n').remove(SERVERS, "ollama") == ""
 
 
-def test_spliced_parses_the_result() -> None:
-    document = Document("a = 1\n")
-    splice = document.set_splice(SERVERS, "s", {"command": "c"})
-    assert splice is not None
-    assert document.spliced(splice).value == {"a": 1, "mcp_servers": {"s": {"command": "c"}}}
-
-
 def test_a_new_document_renders_tables_with_inline_env() -> None:
     text = render_document({"mcp_servers": {"ollama": {"command": "/x", "env": {"A": "1"}}}})
     assert tomllib.loads(text) == {"mcp_servers": {"ollama": {"command": "/x", "env": {"A": "1"}}}}
