@@ -187,7 +187,8 @@ def _configure_setup(parser: argparse.ArgumentParser) -> None:
 def cmd_setup(args: argparse.Namespace, ctx: AppContext) -> int:
     from ollama_mcp_tray.server.ollama_client import same_model
 
-    from .doctor import DOWN_FIX, KEY_FIX, OllamaState, choose_default_model, claude_verdict, ollama_state, probe
+    from .default_model import choose_default_model
+    from .doctor import DOWN_FIX, KEY_FIX, OllamaState, claude_verdict, ollama_state, probe
 
     config = ctx.server_config()
     snap = probe(config)
@@ -298,7 +299,7 @@ def cmd_enable(args: argparse.Namespace, ctx: AppContext) -> int:
     target = _target(args, ctx)
     if args.approve and (target.scope is not Scope.PROJECT or target.client != CLAUDE_CODE):
         raise UsageError("--approve goes with --scope project, for Claude Code.")
-    from .doctor import fill_default_model
+    from .default_model import fill_default_model
 
     status = ctx.registrar_for(target.client).enable(target, force=args.force, approve=args.approve)
     out(f"Enabled{_in_client(target)}: {_describe(status)}")

@@ -19,7 +19,7 @@ import anyio
 
 from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.errors import ConfigError, OllamaAuthError
-from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaClient, OllamaSnapshot
+from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
@@ -90,42 +90,6 @@ async def snapshot(config: ServerConfig) -> OllamaSnapshot:
     """One poll of Ollama (never raises for Ollama's failures)."""
     async with OllamaClient(config) as client:
         return await client.snapshot()
-
-
-def choose_default_model(models: Sequence[ModelInfo], loaded: Sequence[str] = ()) -> str | None:
-    """The best installed model for generation: a coder model first, then one in memory, then the largest.
-    Embedding-only models are skipped."""
-    usable = [m for m in models if not m.embedding_only and "embed" not in m.name.lower()]
-    if not usable:
-        return None
-    return max(usable, key=lambda m: ("code" in m.name.lower(), m.name in loaded, m.size)).name
-
-
-def fill_default_model(ctx: AppContext, snap: OllamaSnapshot | None = None) -> str | None:
-    """When no default model is set and Ollama has a usable one, choose it as `setup` does and save it.
-
-    Enabling without a default leaves Claude's first call failing with "No model given"; this is what the
-    tray's one click and the CLI's `enable` run first. Returns the model chosen now, or None when one was
-    already set, Ollama does not answer, or no installed model can generate. Never raises for Ollama.
-
-    Raises:
-        ConfigError: the settings file does not parse (nothing is written then).
-    """
-    from .app_settings import save_settings
-
-    if ctx.settings.default_model:
-        return None
-    if snap is None:
-        try:
-            snap = probe(ctx.server_config())
-        except ConfigError:
-            return None
-    if ollama_state(snap) is not OllamaState.UP:
-        return None
-    model = choose_default_model(snap.models, [m.name for m in snap.loaded])
-    if model is not None:
-        ctx.use_settings(save_settings(ctx.paths.settings_file, {"default_model": model}))
-    return model
 
 
 async def handshake(command: str, args: Sequence[str], env: Mapping[str, str], limit: float = 30.0) -> Handshake:

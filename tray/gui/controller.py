@@ -41,10 +41,10 @@ from ..clients.base import Applies
 from ..clients.catalog import CLIENTS, ClientStatus, client_named, ordered
 from ..clients.records import CLAUDE_CODE
 from ..clients.registrar import Registrar, RegistrationStatus, Scope, State, Target, expand_variables
+from ..default_model import fill_default_model
 from ..desktop import dialogs
 from ..desktop.autostart import Autostart
 from ..desktop.ollama_process import find_ollama, start_ollama
-from ..doctor import fill_default_model
 from ..kit_actions import apply_piece
 from ..launch import window_command
 from . import menu_model as mm

@@ -22,8 +22,9 @@ from ollama_mcp_tray.server.units import human_size
 from ... import app_settings
 from ...app_context import AppContext
 from ...clients.registrar import Scope, Target
+from ...default_model import choose_default_model
 from ...desktop.ollama_process import find_ollama, start_ollama
-from ...doctor import OllamaState, choose_default_model, ollama_state
+from ...doctor import OllamaState, ollama_state
 from . import ollama_ops
 from .toolkit import Worker, layout_for, make_root
 from .widgets import PAD, PullRow, heading, note
