@@ -45,6 +45,7 @@ DRAIN_S = 1.0  # after stdin closes, what the server still sends is forwarded fo
 HIGH_WATER = 8 << 20  # stop reading a side while this much waits to be written to the other
 CHUNK = 1 << 16
 INTERNAL_ERROR = -32603
+MODERN_META_KEY = "io.modelcontextprotocol/protocolVersion"
 GONE_MESSAGE = (
     "The local Ollama MCP server stopped while this call was running ({why}), so its result is lost. "
     "The session has reconnected to a fresh server: retry the call."
@@ -202,6 +203,7 @@ def _messages(line: bytes) -> list[dict[str, Any]]:
 class Pending:
     id: Any
     method: str
+    modern: bool = False  # a 2026-07-28 request (protocol version in its `_meta`): results carry resultType
 
 
 @dataclass
@@ -215,6 +217,7 @@ class Upstream:
     child: Any = None  # subprocess.Popen[bytes] of the fallback
     pid: int | None = None
     write_closed: bool = False
+    watched: bool = True  # pinged when quiet; not the fallback child, which is ours and as direct as today
 
     def close_write(self) -> None:
         if self.write_closed:
@@ -308,7 +311,10 @@ class Pump:
         for message in _messages(line):
             method = message.get("method")
             if isinstance(method, str) and "id" in message:
-                self.in_flight[_id_key(message["id"])] = Pending(message["id"], method)
+                params = message.get("params")
+                meta = params.get("_meta") if isinstance(params, dict) else None
+                modern = isinstance(meta, dict) and MODERN_META_KEY in meta
+                self.in_flight[_id_key(message["id"])] = Pending(message["id"], method, modern)
                 if method == "initialize":
                     self.initialize_line = line
             elif method == "notifications/initialized":
@@ -413,7 +419,7 @@ class Pump:
         bounds = [1.0]
         if self.drain_until is not None:
             bounds.append(self.drain_until - now)
-        if self.in_flight:
+        if self.in_flight and self.upstream.watched:
             if self.ping_sent is None:
                 bounds.append(self.last_up + self.timing.ping_after_s - now)
             else:
@@ -510,7 +516,8 @@ class Pump:
         return True
 
     def _check_hang(self) -> None:
-        if not self.in_flight or self.upstream.read_fd < 0 or self.upstream.write_closed:
+        up = self.upstream
+        if not self.in_flight or not up.watched or up.read_fd < 0 or up.write_closed:
             return
         now = time.monotonic()
         if self.ping_sent is None:
@@ -595,11 +602,10 @@ class Pump:
 def _failure(pending: Pending, message: str) -> bytes:
     """The reply a client gets for a request its server can no longer answer."""
     if pending.method == "tools/call":
-        reply: dict[str, Any] = {
-            "jsonrpc": "2.0",
-            "id": pending.id,
-            "result": {"content": [{"type": "text", "text": message}], "isError": True},
-        }
+        result: dict[str, Any] = {"content": [{"type": "text", "text": message}], "isError": True}
+        if pending.modern:
+            result["resultType"] = "complete"
+        reply: dict[str, Any] = {"jsonrpc": "2.0", "id": pending.id, "result": result}
     else:
         reply = {"jsonrpc": "2.0", "id": pending.id, "error": {"code": INTERNAL_ERROR, "message": message}}
     return json.dumps(reply, ensure_ascii=False).encode("utf-8") + b"\n"
@@ -673,7 +679,13 @@ def _run(env: Mapping[str, str], places: Places, log: RelayLog) -> RelayResult:
         os.set_blocking(child.stdin.fileno(), False)
         os.set_blocking(child.stdout.fileno(), False)
         _start_resident(places, env, log)
-        return Upstream(child.stdout.fileno(), child.stdin.fileno(), f"fallback server (pid {child.pid})", child=child)
+        return Upstream(
+            child.stdout.fileno(),
+            child.stdin.fileno(),
+            f"fallback server (pid {child.pid})",
+            child=child,
+            watched=False,
+        )
 
     upstream = Upstream(
         sock.fileno(), sock.fileno(), f"resident (pid {found.reply.pid})", sock=sock, pid=found.reply.pid
