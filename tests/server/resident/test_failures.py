@@ -3,8 +3,10 @@ keeps answering on a fallback server, and the next session finds a working resid
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
 import time
 
 import anyio
@@ -12,7 +14,7 @@ import pytest
 from mcp.client import Client
 
 from tests.ollama_emulator import OllamaEmulator
-from tests.server.resident.kit import ResidentKit
+from tests.server.resident.kit import REGISTERED, ResidentKit, handshake_lines
 
 pytestmark = pytest.mark.anyio
 SLOW = {"prompt": "a slow answer", "model": "qwen2.5-coder:3b"}
@@ -82,3 +84,47 @@ async def test_a_long_call_with_a_quiet_server_is_not_taken_for_a_hang(kit: Resi
         async with Client(params) as client:
             answer = await client.call_tool("ollama_generate", SLOW)
     assert not answer.is_error and answer.structured_content["output_tokens"] == 16
+
+
+def test_on_the_handshake_era_the_fallback_is_initialized_again_and_the_client_sees_no_second_answer(
+    kit: ResidentKit, ollama: OllamaEmulator
+):
+    """Claude Code opens with `initialize` (the 2025 handshake): after the resident dies, the relay replays
+    it to the fallback server, keeps that server's answer from the client, and the session goes on."""
+    pid = kit.start_resident()
+    ollama.token_delay, ollama.response_tokens = 0.2, 50
+    child = subprocess.Popen(
+        REGISTERED, env=kit.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=kit.env["HOME"]
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        lines = handshake_lines().splitlines(keepends=True)
+        child.stdin.write(lines[0])
+        child.stdin.flush()
+        assert json.loads(child.stdout.readline())["id"] == 0
+        child.stdin.write(lines[1])
+        call = {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "ollama_generate", "arguments": SLOW},
+        }
+        child.stdin.write(json.dumps(call).encode() + b"\n")
+        child.stdin.flush()
+        time.sleep(1.0)
+        os.kill(pid, signal.SIGKILL)
+        failed = json.loads(child.stdout.readline())
+        assert failed["id"] == 7 and failed["result"]["isError"] is True and "resultType" not in failed["result"]
+        assert "retry" in failed["result"]["content"][0]["text"]
+        child.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 8, "method": "tools/list"}).encode() + b"\n")
+        child.stdin.flush()
+        listed = json.loads(child.stdout.readline())
+        assert listed["id"] == 8 and listed["result"]["tools"], listed  # not the replayed initialize's answer
+        child.stdin.close()
+        assert child.wait(timeout=30) == 0
+        assert child.stdout.read() == b""
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdout.close()
