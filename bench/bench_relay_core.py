@@ -1,6 +1,6 @@
 """The relay against the direct server, side by side in one run, over real stdio.
 
-    .venv/bin/python bench/bench_relay_core.py [--spawns 9] [--calls 200]
+    .venv/bin/python bench/bench_relay_core.py [--spawns 9] [--calls 200] [--cold 5]
 
 Prints medians and ratios of:
   * spawn until `tools/list` is answered: the direct server (`--direct`, today's start) and the registered
@@ -57,25 +57,44 @@ def wait_for_resident(places: Places, timeout: float = 60.0) -> int:
     raise SystemExit("no resident started")
 
 
-def per_call(cmd: list[str], env: dict[str, str], calls: int, method: str, params: dict[str, object]) -> list[float]:
-    session = Session(cmd, env)
-    session.handshake()
-    for _ in range(20):
-        session.call(method, params)
-    times = []
-    for _ in range(calls):
-        started = time.perf_counter()
-        reply = session.call(method, params)
-        times.append(time.perf_counter() - started)
-        assert "result" in reply and not reply["result"].get("isError"), reply
-    session.close()
-    return times
+def stop(pid: int) -> None:
+    """SIGTERM a resident and wait until it is gone (its lock released)."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def per_call(env: dict[str, str], calls: int, method: str, params: dict[str, object]) -> dict[str, float]:
+    """Median round trip of one call, through the relay and straight to a direct server, in alternating
+    batches of 25 so that machine noise hits both alike."""
+    sessions = {"relay": Session(REGISTERED, env), "direct": Session(DIRECT, env)}
+    times: dict[str, list[float]] = {name: [] for name in sessions}
+    for session in sessions.values():
+        session.handshake()
+        for _ in range(20):
+            session.call(method, params)
+    for _ in range(max(1, calls // 25)):
+        for name, session in sessions.items():
+            for _ in range(25):
+                started = time.perf_counter()
+                reply = session.call(method, params)
+                times[name].append(time.perf_counter() - started)
+                assert "result" in reply and not reply["result"].get("isError"), reply
+    for session in sessions.values():
+        session.close()
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spawns", type=int, default=9)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--cold", type=int, default=5)
     a = parser.parse_args()
     emulator = Emulator()
     home = Path(tempfile.mkdtemp(prefix="bench-relay-"))
@@ -88,26 +107,35 @@ def main() -> int:
         warmup.close()
         resident_pid = wait_for_resident(places)
         time.sleep(2.0)  # its warm-up is over
-        spawn: dict[str, list[float]] = {"direct": [], "relay (warm resident)": []}
+        spawn: dict[str, list[float]] = {"direct": [], "warm": [], "cold": []}
         for _ in range(a.spawns):
-            for name, cmd in (("direct", DIRECT), ("relay (warm resident)", REGISTERED)):
+            for name, cmd in (("direct", DIRECT), ("warm", REGISTERED)):
                 session = Session(cmd, env)
                 spawn[name].append(session.handshake())
                 session.close()
-        direct, relay = statistics.median(spawn["direct"]), statistics.median(spawn["relay (warm resident)"])
-        print(f"spawn -> tools/list answered, median of {a.spawns}:")
-        print(f"  direct server (--direct)    {direct * 1000:8.1f} ms")
-        print(f"  relay, warm resident        {relay * 1000:8.1f} ms   ratio {relay / direct:.2f}x of direct")
+        cold_env = user_env(home / "cold", emulator.url)
+        cold_places = Places.from_env(cold_env)
+        for _ in range(a.cold):  # no resident: served in-process while the one it starts warms up
+            session = Session(REGISTERED, cold_env)
+            spawn["cold"].append(session.handshake())
+            session.close()
+            stop(wait_for_resident(cold_places))
+        direct = statistics.median(spawn["direct"])
+        print(f"spawn -> tools/list answered (median of {a.spawns}; cold: of {a.cold}):")
+        print(f"  direct server (--direct)      {direct * 1000:8.1f} ms")
+        for name, label in (("warm", "relay, warm resident"), ("cold", "relay, no resident (cold)")):
+            value = statistics.median(spawn[name])
+            print(f"  {label:<29} {value * 1000:8.1f} ms   {value / direct:.2f}x of direct")
         list_models = {"name": "ollama_list_models", "arguments": {}}
         for label, method, params in (("ping", "ping", {}), ("ollama_list_models", "tools/call", list_models)):
-            through = statistics.median(per_call(REGISTERED, env, a.calls, method, params))
-            straight = statistics.median(per_call(DIRECT, env, a.calls, method, params))
+            medians = per_call(env, a.calls, method, params)
+            through, straight = medians["relay"], medians["direct"]
             print(f"{label}, median of {a.calls} calls:")
             print(f"  direct {straight * 1000:7.3f} ms   relay {through * 1000:7.3f} ms   "
                   f"overhead {(through - straight) * 1000:+.3f} ms ({through / straight:.2f}x)")  # fmt: skip
     finally:
         if resident_pid is not None:
-            os.kill(resident_pid, signal.SIGTERM)
+            stop(resident_pid)
         emulator.close()
     return 0
 

@@ -317,6 +317,8 @@ class Pump:
                 self.to_up.append(data[start : end + 1])
             start = end + 1
         self.in_tail += data[start:]
+        if self.to_up and self.upstream.read_fd >= 0 and not self.upstream.write_closed:
+            self._write_up()  # now, not after another round of select: this is every call's latency
 
     def _write_up(self) -> None:
         up = self.upstream
