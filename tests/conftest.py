@@ -36,7 +36,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     left = home_guard.stop_residents(session.config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]
     if left:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = "Tests left resident servers running (stopped now): pids " + ", ".join(map(str, left))
+        message = "Tests left resident servers running (stopped now):\n  " + "\n  ".join(left)
         if reporter is not None:
             reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -57,9 +57,8 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(name, value)
     for name in home_guard.CLEARED_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    # Every server a test starts would start a resident of its own (each test has its own app folders) and
-    # leave it running for its idle time: the suite runs the direct server unless a test turns the resident on.
-    monkeypatch.setenv("OLLAMA_MCP_RESIDENT", "0")
+    # private_environment() turns the resident off: every server a test starts would start a resident of its
+    # own and leave it running for its idle time. The suite runs the direct server unless a test turns it on.
 
 
 @pytest.fixture

@@ -65,17 +65,20 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
 
 
 def private_environment(root: Path) -> dict[str, str]:
-    """The variables a test runs with: HOME and the XDG folders inside `root`."""
+    """The variables a test runs with: HOME and the XDG folders inside `root`, and the resident off (each test
+    has its own app folders, so each server it starts would leave a resident of its own running)."""
     env = {name: str(root) for name in HOME_VARIABLES}
     env.update({name: str(root / name.lower()) for name in XDG_VARIABLES})
+    env["OLLAMA_MCP_RESIDENT"] = "0"
     return env
 
 
-def stop_residents(root: Path) -> list[int]:
-    """Kill the resident servers whose HOME lies under `root` (a test run's temporary folders); their pids.
+def stop_residents(root: Path) -> list[str]:
+    """Kill the resident servers whose HOME lies under `root` (a test run's temporary folders); "pid (HOME)"
+    for each, so the test that left it shows in its folder's name.
 
     Linux only (reads /proc); elsewhere nothing is found."""
-    found: list[int] = []
+    found: list[str] = []
     proc = Path("/proc")
     if not proc.is_dir():
         return found
@@ -90,10 +93,11 @@ def stop_residents(root: Path) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(item.startswith(prefix) for item in environ):
+        home = next((item[5:] for item in environ if item.startswith(prefix)), None)
+        if home is not None:
             try:
                 os.kill(int(entry.name), signal.SIGKILL)
             except OSError:
                 continue
-            found.append(int(entry.name))
+            found.append(f"{entry.name} ({os.fsdecode(home)})")
     return found
