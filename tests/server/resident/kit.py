@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from mcp.client.stdio import StdioServerParameters
 
@@ -173,6 +174,15 @@ def handshake_lines(*requests: dict[str, object]) -> bytes:
     return b"".join(json.dumps(m).encode() + b"\n" for m in messages)
 
 
+def next_answer(stdout: IO[bytes]) -> dict[str, object]:
+    """The next answer on a server's stdout, past its notifications (tools/list_changed, logging)."""
+    while True:
+        line = stdout.readline()
+        message = json.loads(line) if line else {}
+        if not line or "id" in message:
+            return message
+
+
 def converse(
     command: list[str], env: dict[str, str], cwd: Path, requests: list[dict[str, object]], timeout: float = 60.0
 ) -> tuple[list[dict[str, object]], str]:
@@ -187,12 +197,12 @@ def converse(
             lines = handshake_lines().splitlines(keepends=True)
             child.stdin.write(lines[0])
             child.stdin.flush()
-            answers.append(json.loads(child.stdout.readline()))
+            answers.append(next_answer(child.stdout))
             child.stdin.write(lines[1])
             for request in requests:
                 child.stdin.write(json.dumps(request).encode() + b"\n")
                 child.stdin.flush()
-                answers.append(json.loads(child.stdout.readline()))
+                answers.append(next_answer(child.stdout))
             child.stdin.close()
             stderr = child.stderr.read().decode("utf-8", "replace")
             child.wait(timeout=timeout)

@@ -14,7 +14,7 @@ import pytest
 from mcp.client import Client
 
 from tests.ollama_emulator import OllamaEmulator
-from tests.server.resident.kit import REGISTERED, ResidentKit, handshake_lines
+from tests.server.resident.kit import REGISTERED, ResidentKit, handshake_lines, next_answer
 
 pytestmark = pytest.mark.anyio
 SLOW = {"prompt": "a slow answer", "model": "qwen2.5-coder:3b"}
@@ -101,7 +101,7 @@ def test_on_the_handshake_era_the_fallback_is_initialized_again_and_the_client_s
         lines = handshake_lines().splitlines(keepends=True)
         child.stdin.write(lines[0])
         child.stdin.flush()
-        assert json.loads(child.stdout.readline())["id"] == 0
+        assert next_answer(child.stdout)["id"] == 0
         child.stdin.write(lines[1])
         call = {
             "jsonrpc": "2.0",
@@ -113,12 +113,12 @@ def test_on_the_handshake_era_the_fallback_is_initialized_again_and_the_client_s
         child.stdin.flush()
         time.sleep(1.0)
         os.kill(pid, signal.SIGKILL)
-        failed = json.loads(child.stdout.readline())
+        failed = next_answer(child.stdout)
         assert failed["id"] == 7 and failed["result"]["isError"] is True and "resultType" not in failed["result"]
         assert "retry" in failed["result"]["content"][0]["text"]
         child.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 8, "method": "tools/list"}).encode() + b"\n")
         child.stdin.flush()
-        listed = json.loads(child.stdout.readline())
+        listed = next_answer(child.stdout)
         assert listed["id"] == 8 and listed["result"]["tools"], listed  # not the replayed initialize's answer
         child.stdin.close()
         assert child.wait(timeout=30) == 0
