@@ -95,6 +95,7 @@ def main() -> int:
     parser.add_argument("--spawns", type=int, default=9)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--warmup", default="", help="OLLAMA_MCP_RESIDENT_WARMUP_S for the cold starts")
     a = parser.parse_args()
     emulator = Emulator()
     home = Path(tempfile.mkdtemp(prefix="bench-relay-"))
@@ -113,7 +114,10 @@ def main() -> int:
                 session = Session(cmd, env)
                 spawn[name].append(session.handshake())
                 session.close()
-        cold_env = user_env(home / "cold", emulator.url)
+        cold_env = {
+            **user_env(home / "cold", emulator.url),
+            **({"OLLAMA_MCP_RESIDENT_WARMUP_S": a.warmup} if a.warmup else {}),
+        }
         cold_places = Places.from_env(cold_env)
         for _ in range(a.cold):  # no resident: served in-process while the one it starts warms up
             session = Session(REGISTERED, cold_env)
