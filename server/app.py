@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -67,6 +67,9 @@ def build_server(
     follow_settings: bool = False,
     follow_management: bool = False,
     follow_connection: bool = False,
+    env: Mapping[str, str] | None = None,
+    shared_client: OllamaClient | None = None,
+    shared_usage: UsageLog | None = None,
 ) -> MCPServer[Any]:
     """Build the MCP server.
 
@@ -82,13 +85,18 @@ def build_server(
             while running adds or removes the pull/delete tools and tells the client (tools/list_changed).
         follow_connection: the address and key follow the settings and key files while running (the tray's
             Server menu switches Ollama); the environment still wins where it sets them.
+        env: the environment this session was started with (a resident's session: the relay's, not the
+            resident's own); None means this process's.
+        shared_client, shared_usage: the resident's connection pool and usage log, shared by its sessions: this
+            server uses them and leaves closing them to their owner. Otherwise the server makes its own.
     """
-    client = OllamaClient(config) if config_error is None else None
+    client = (shared_client or OllamaClient(config)) if config_error is None else None
+    usage = shared_usage or (UsageLog(paths.usage_file) if paths else None)
     cache = paths.model_cache if paths else None
     tc = ToolContext(
         config=config,
         client=client,
-        usage=UsageLog(paths.usage_file) if paths else None,
+        usage=usage,
         model_cache=cache,
         config_error=config_error,
         settings_file=paths.settings_file
@@ -96,7 +104,7 @@ def build_server(
         else None,
         follow_management=follow_management,
         key_file=paths.key_file if paths and follow_connection else None,
-        resolve=(lambda: resolve_config(paths=paths)) if paths and follow_connection and client else None,
+        resolve=(lambda: resolve_config(env=env, paths=paths)) if paths and follow_connection and client else None,
     )
     known = read_model_cache(cache) if cache else []
 
@@ -112,9 +120,9 @@ def build_server(
                 tg.cancel_scope.cancel()
         finally:
             for used in [*tc.retired, tc.client]:
-                if used is not None:
+                if used is not None and used is not shared_client:
                     await used.aclose()
-            if tc.usage is not None:
+            if tc.usage is not None and tc.usage is not shared_usage:
                 tc.usage.close()
 
     every = build_tools(tc, every=True)

@@ -8,6 +8,7 @@ start, so a test that writes there anyway fails the run instead of going unnotic
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -64,7 +65,39 @@ def changes(before: Snapshot, after: Snapshot) -> list[str]:
 
 
 def private_environment(root: Path) -> dict[str, str]:
-    """The variables a test runs with: HOME and the XDG folders inside `root`."""
+    """The variables a test runs with: HOME and the XDG folders inside `root`, and the resident off (each test
+    has its own app folders, so each server it starts would leave a resident of its own running)."""
     env = {name: str(root) for name in HOME_VARIABLES}
     env.update({name: str(root / name.lower()) for name in XDG_VARIABLES})
+    env["OLLAMA_MCP_RESIDENT"] = "0"
     return env
+
+
+def stop_residents(root: Path) -> list[str]:
+    """Kill the resident servers whose HOME lies under `root` (a test run's temporary folders); "pid (HOME)"
+    for each, so the test that left it shows in its folder's name.
+
+    Linux only (reads /proc); elsewhere nothing is found."""
+    found: list[str] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    prefix = f"HOME={root}".encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"--resident" not in command or not any(b"ollama" in part for part in command):
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        home = next((item[5:] for item in environ if item.startswith(prefix)), None)
+        if home is not None:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
+            found.append(f"{entry.name} ({os.fsdecode(home)})")
+    return found

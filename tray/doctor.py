@@ -32,7 +32,10 @@ from .configfile.errors import ConfigFileRefused
 from .kit_actions import digest_warning
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.
-_PASS_THROUGH = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+_PASS_THROUGH = (
+    "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
+    "OLLAMA_MCP_RESIDENT",  # Claude Code passes the user's environment: the resident switch in it counts too
+)  # fmt: skip
 
 
 DOWN_FIX = "Start Ollama (`ollama serve`) or set its address: `ollama-mcp-tray config set ollama_url URL`."

@@ -81,6 +81,8 @@ async def _handshake(command: str, args: list[str], env: dict[str, str], timeout
     from mcp.client.stdio import StdioServerParameters
 
     expanded = {name: expand_env(value, os.environ) for name, value in env.items()}
+    if "OLLAMA_MCP_RESIDENT" in os.environ:  # Claude Code passes the user's environment, the resident switch too
+        expanded.setdefault("OLLAMA_MCP_RESIDENT", os.environ["OLLAMA_MCP_RESIDENT"])
     params = StdioServerParameters(command=command, args=args, env=expanded)
     with anyio.fail_after(timeout):
         async with Client(params, read_timeout_seconds=timeout) as client:
