@@ -1,0 +1,304 @@
+"""Ask the user's resident server how it is: the one answer `doctor`, `status` and the tray show.
+
+Standard library only (the tray polls this every few seconds, and the relay's import budget forbids more).
+The question is the wire's `status` op: one hello line out, one JSON line back, then the resident closes.
+Every step has a short deadline, so a hung resident (stopped, or busy in a loop) costs at most `timeout`
+seconds and comes back as `NotAnswering`, never as a hang.
+
+The answer is one of five typed values (see `ResidentStatus`); each has `state` (a short word for JSON and
+scripts) and `describe()` (a sentence for people).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+
+RELAY_HELLO = "ollama-mcp-relay"
+RESIDENT_HELLO = "ollama-mcp-resident"
+CONNECT_TIMEOUT = 0.5  # seconds: a socket nobody listens on refuses at once; a full backlog should not stall us
+REPLY_TIMEOUT = 1.0  # seconds for the whole answer: the resident answers status from its event loop at once
+MAX_REPLY = 64 * 1024  # a status line is ~200 bytes; anything longer is not our resident
+
+_ON = {"1", "true", "on", "yes"}
+_OFF = {"0", "false", "off", "no"}
+SWITCH_VARIABLE = "OLLAMA_MCP_RESIDENT"
+
+
+@dataclass(frozen=True)
+class Running:
+    """A resident of this build answered."""
+
+    socket: str
+    pid: int
+    version: str
+    build: str
+    sessions: int
+    uptime_s: float
+    retiring: bool = False
+
+    state = "running"
+
+    def describe(self) -> str:
+        sessions = f"{self.sessions} session{'s' if self.sessions != 1 else ''}"
+        retiring = ", finishing its sessions before it exits" if self.retiring else ""
+        return f"running (pid {self.pid}, {sessions}, up {human_uptime(self.uptime_s)}{retiring})"
+
+
+@dataclass(frozen=True)
+class OtherVersion:
+    """A resident answered, but it runs another build (an older install, or a checkout edited since).
+
+    The next session retires it (it finishes its sessions and exits) and a resident of this build starts.
+    """
+
+    socket: str
+    pid: int
+    version: str
+    build: str
+    sessions: int
+    uptime_s: float
+    ours: str  # this build
+    retiring: bool = False
+
+    state = "other-version"
+
+    def describe(self) -> str:
+        what = "finishing its sessions before it exits" if self.retiring else "the next session replaces it"
+        return f"another version runs (pid {self.pid}, {self.build}; this is {self.ours}): {what}"
+
+
+@dataclass(frozen=True)
+class NotRunning:
+    """Nothing listens on the socket: the next session starts a resident (and serves itself meanwhile)."""
+
+    socket: str
+    reason: str  # "no socket", "refused", ...
+
+    state = "not-running"
+
+    def describe(self) -> str:
+        return f"not running ({self.reason}); the next session starts it"
+
+
+@dataclass(frozen=True)
+class NotAnswering:
+    """Something holds the socket but gave no usable answer in time (a hung or stopped resident, or a stranger).
+
+    Sessions still work: a relay that gets no hello answer serves its session in-process.
+    """
+
+    socket: str
+    reason: str
+
+    state = "not-answering"
+
+    def describe(self) -> str:
+        return f"not answering ({self.reason}); sessions start their own server meanwhile"
+
+
+@dataclass(frozen=True)
+class Off:
+    """The user turned the resident off; each session starts its own server, as before."""
+
+    reason: str  # which switch: the environment variable or the setting
+
+    state = "off"
+
+    def describe(self) -> str:
+        return f"off ({self.reason}); each session starts its own server"
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """This OS has no resident yet (Windows: named pipes are future work)."""
+
+    reason: str
+
+    state = "unsupported"
+
+    def describe(self) -> str:
+        return f"not supported here ({self.reason}); each session starts its own server"
+
+
+ResidentStatus = Running | OtherVersion | NotRunning | NotAnswering | Off | Unsupported
+
+
+def to_json(status: ResidentStatus) -> dict[str, Any]:
+    """The status as a JSON object: `state`, a `summary` sentence, and the value's fields."""
+    fields = {name: getattr(status, name) for name in status.__dataclass_fields__}
+    return {"state": status.state, "summary": status.describe(), **fields}
+
+
+def human_uptime(seconds: float) -> str:
+    """
+    >>> human_uptime(42), human_uptime(125), human_uptime(7300), human_uptime(200_000)
+    ('42 s', '2 min', '2 h', '2 d')
+    """
+    if seconds < 60:
+        return f"{max(0, int(seconds))} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
+
+
+def switch_from_env(env: Mapping[str, str]) -> bool | None:
+    """`OLLAMA_MCP_RESIDENT`: True/False when it says on/off, None when unset or unreadable (the setting decides)."""
+    value = env.get(SWITCH_VARIABLE, "").strip().lower()
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    return None
+
+
+def switch_from_settings(settings_file: Path) -> bool:
+    """The settings file's `"resident"`; a missing or unreadable file, or a non-boolean value, means on.
+
+    Read with `json` alone (this module stays stdlib-only); the relay decides the same way.
+    """
+    try:
+        data = json.loads(settings_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    value = data.get("resident") if isinstance(data, dict) else None
+    return value if isinstance(value, bool) else True
+
+
+def off_reason(env: Mapping[str, str], settings_file: Path) -> str | None:
+    """Why the resident is off, in words; None when it is on."""
+    from_env = switch_from_env(env)
+    if from_env is False:
+        return f"{SWITCH_VARIABLE}={env.get(SWITCH_VARIABLE, '').strip()} in the environment"
+    if from_env is None and not switch_from_settings(settings_file):
+        return "the setting resident is false"
+    return None
+
+
+def unsupported_reason(platform: str = sys.platform) -> str | None:
+    """None where a resident can run; else why not."""
+    if platform.startswith("win"):
+        return "not supported on Windows yet"
+    if not hasattr(socket, "AF_UNIX"):
+        return "this Python has no Unix sockets"
+    return None
+
+
+def query_status(
+    socket_path: Path,
+    *,
+    build: str,
+    version: str = __version__,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    timeout: float = REPLY_TIMEOUT,
+) -> ResidentStatus:
+    """Ask the resident at `socket_path` for its status (op `status`). Never raises, never waits past the timeouts.
+
+    Args:
+        socket_path: the resident's socket.
+        build: this app's build fingerprint; an answer with another is `OtherVersion`.
+        version: this app's version (sent in the hello, as the relay does).
+        connect_timeout: seconds for the connection.
+        timeout: seconds for the whole exchange, connection included.
+    """
+    where = str(socket_path)
+    if not socket_path.exists():
+        return NotRunning(where, "no socket")
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError as exc:
+        return NotAnswering(where, f"cannot open a socket: {exc.strerror or exc}")
+    with sock:
+        try:
+            sock.settimeout(min(connect_timeout, timeout))
+            sock.connect(where)
+        except (FileNotFoundError, ConnectionRefusedError):
+            # A socket file left by a resident that died: nobody listens.
+            return NotRunning(where, "nothing listens on the socket")
+        except TimeoutError:
+            return NotAnswering(where, f"the connection took over {min(connect_timeout, timeout):g} s")
+        except OSError as exc:
+            return NotAnswering(where, f"cannot connect: {exc.strerror or exc}")
+        hello = {"hello": RELAY_HELLO, "op": "status", "version": version, "build": build, "pid": os.getpid()}
+        try:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            sock.sendall((json.dumps(hello) + "\n").encode("utf-8"))
+            line = _read_line(sock, deadline)
+        except TimeoutError:
+            return NotAnswering(where, f"no answer within {timeout:g} s")
+        except OSError as exc:
+            return NotAnswering(where, f"the connection failed: {exc.strerror or exc}")
+    if line is None:
+        return NotAnswering(where, "it closed the connection without answering")
+    return _status_from_reply(where, line, build)
+
+
+def _read_line(sock: socket.socket, deadline: float) -> bytes | None:
+    """The first line the peer sends (None: it closed first). Raises TimeoutError past the deadline."""
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data or None
+        data += chunk
+        if len(data) > MAX_REPLY:
+            return data[:MAX_REPLY]
+    return data.split(b"\n", 1)[0]
+
+
+def _status_from_reply(where: str, line: bytes, build: str) -> ResidentStatus:
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        return NotAnswering(where, "its answer is not JSON: not our resident")
+    if not isinstance(reply, dict) or reply.get("hello") != RESIDENT_HELLO:
+        if isinstance(reply, dict) and reply.get("accepted") is False:
+            return NotAnswering(where, f"it refused the question ({reply.get('reason')}: {reply.get('detail')})")
+        return NotAnswering(where, "its answer is not a resident's hello")
+    try:
+        pid = int(reply["pid"])
+        their_version = str(reply["version"])
+        their_build = str(reply["build"])
+        sessions = int(reply.get("sessions", 0))
+        uptime = float(reply.get("uptime_s", 0.0))
+    except (KeyError, TypeError, ValueError):
+        return NotAnswering(where, "its answer lacks pid, version or build")
+    retiring = reply.get("retiring") is True
+    if their_build != build:
+        return OtherVersion(where, pid, their_version, their_build, sessions, uptime, build, retiring)
+    return Running(where, pid, their_version, their_build, sessions, uptime, retiring)
+
+
+def resident_status(
+    env: Mapping[str, str],
+    settings_file: Path,
+    socket_path: Path,
+    *,
+    build: str,
+    platform: str = sys.platform,
+    timeout: float = REPLY_TIMEOUT,
+) -> ResidentStatus:
+    """The whole answer: unsupported here, off by a switch, or what the resident at `socket_path` says."""
+    unsupported = unsupported_reason(platform)
+    if unsupported is not None:
+        return Unsupported(unsupported)
+    off = off_reason(env, settings_file)
+    if off is not None:
+        return Off(off)
+    return query_status(socket_path, build=build, timeout=timeout)
