@@ -127,7 +127,7 @@ class Unsupported:
     state = "unsupported"
 
     def describe(self) -> str:
-        return f"not supported here ({self.reason}); each session starts its own server"
+        return f"{self.reason}; each session starts its own server"
 
 
 ResidentStatus = Running | OtherVersion | NotRunning | NotAnswering | Off | Unsupported
@@ -283,6 +283,22 @@ def _status_from_reply(where: str, line: bytes, build: str) -> ResidentStatus:
     if their_build != build:
         return OtherVersion(where, pid, their_version, their_build, sessions, uptime, build, retiring)
     return Running(where, pid, their_version, their_build, sessions, uptime, retiring)
+
+
+def status_for(
+    env: Mapping[str, str] | None = None, *, platform: str = sys.platform, timeout: float = REPLY_TIMEOUT
+) -> ResidentStatus:
+    """The resident's status for the app folders `env` points at (default: this process's environment).
+
+    What `doctor`, `status` and the tray ask: the same socket and build the relay would use.
+    """
+    from .places import Places
+    from .wire import build_fingerprint
+
+    env = os.environ if env is None else env
+    places = Places.from_env(env, platform)
+    build = build_fingerprint()
+    return resident_status(env, places.settings_file, places.socket, build=build, platform=platform, timeout=timeout)
 
 
 def resident_status(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ollama_mcp_tray.server.ollama_client import OllamaSnapshot
+from ollama_mcp_tray.server.resident.status import ResidentStatus
 from ollama_mcp_tray.server.usage import UsageSummary
 
 
@@ -78,3 +79,5 @@ class TrayState:
     autostart_supported: bool = True
     guard: bool = True
     busy: str | None = None  # a long action in flight, e.g. "Testing connection…"
+    resident: ResidentStatus | None = None  # the shared local server, as last asked (None: not asked yet)
+    starting_resident: bool = False  # the tray started one and it has not answered yet
