@@ -502,6 +502,7 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
         out(f"  key: {'set' if ollama['key_set'] else 'none'}; default model: {ollama['default_model'] or '(none)'}")
         out("  installed: " + (", ".join(m["name"] for m in ollama["models"]) or "(none)"))
         out("  loaded: " + (", ".join(m["name"] for m in ollama["loaded"]) or "(none)"))
+    out(f"Local server: {report['resident']['summary']}")
     kit = ", ".join(f"{p['piece']} {'on' if p['installed'] else 'off'}" for p in report["adoption_kit"])
     out(f"Adoption kit: {kit}")
     out("Registrations:")

@@ -20,6 +20,7 @@ import anyio
 from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.errors import ConfigError, OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import ModelInfo, OllamaClient, OllamaSnapshot
+from ollama_mcp_tray.server.resident import status as resident
 from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
@@ -30,7 +31,19 @@ from .clients.registrar import RegistrationStatus, Scope, State, read_document
 from .configfile.errors import ConfigFileRefused
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.
-_PASS_THROUGH = ("HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+# XDG_RUNTIME_DIR and the resident's switches too: they decide which resident (socket) a session's relay uses.
+_PASS_THROUGH = (
+    "HOME",
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "OLLAMA_MCP_RESIDENT",
+    "OLLAMA_MCP_RESIDENT_IDLE_S",
+)
 
 
 DOWN_FIX = "Start Ollama (`ollama serve`) or set its address: `ollama-mcp-tray config set ollama_url URL`."
@@ -238,6 +251,7 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
             None if shake.ok else "See the server log in `ollama-mcp-tray status` paths; run `ollama-mcp-tray serve`.",
         )
     )
+    checks.append(resident_check(resident.status_for(ctx.env)))
     checks.extend(_client_checks(ctx))
     checks.extend(_ollama_checks(ctx))
     checks.append(_kit_check(ctx))
@@ -248,6 +262,21 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
                 if verdict is not None:
                     checks.append(verdict)
     return checks
+
+
+def resident_check(status: resident.ResidentStatus) -> Check:
+    """The shared local server: only one that holds its socket without answering needs the user (sessions
+    still work then, each with its own server, but start slowly and the socket stays taken)."""
+    name = "local server (resident)"
+    if isinstance(status, resident.NotAnswering):
+        return Check(
+            name,
+            False,
+            status.describe(),
+            f"Sessions still work. Find the process with `lsof {status.socket}` (or `fuser {status.socket}`) and "
+            "stop it; the next session starts a new one. Or turn it off: `ollama-mcp-tray config set resident false`.",
+        )
+    return Check(name, True, status.describe())
 
 
 def _client_checks(ctx: AppContext) -> list[Check]:
@@ -354,6 +383,7 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
         }
     except ConfigError as exc:
         report["ollama"] = {"error": str(exc)}
+    report["resident"] = resident.to_json(resident.status_for(ctx.env))
     report["registrations"] = [s.to_json() for s in ctx.registrar().status_all(name)]
     report["clients"] = [c.to_json() for c in ctx.client_statuses()]
     report["adoption_kit"] = [

@@ -90,7 +90,12 @@ def make_context(tmp_path: Path, settings: dict[str, Any], env: dict[str, str]) 
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     # The resident is off unless a test turns it on: each tray would keep one of its own running.
-    environment = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OLLAMA_MCP_RESIDENT": "0", **env}
+    environment = {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "OLLAMA_MCP_RESIDENT": "0",
+        **env,
+    }
     paths = AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "logs")
     paths.config_dir.mkdir(exist_ok=True)
     paths.settings_file.write_text(json.dumps(settings), encoding="utf-8")
