@@ -1,9 +1,15 @@
-"""`python -m ollama_mcp_tray.server` / `ollama-mcp-server`: run the stdio MCP server."""
+"""`python -m ollama_mcp_tray.server` / `ollama-mcp-server`: serve one MCP session over stdio.
+
+With no argument (what a registration runs) the session goes through the user's resident server when one
+can take it (server/resident/relay.py, standard library only, so nothing heavy is imported before that is
+known); otherwise, or with the resident turned off (`OLLAMA_MCP_RESIDENT=0`, the "resident" setting), this
+process serves it itself, as it always did. Hidden arguments: `--direct` serves in-process without asking
+(the relay's fallback child), `--resident` runs the resident service.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 
@@ -17,14 +23,35 @@ Configured by OLLAMA_URL (or OLLAMA_HOST), OLLAMA_KEY, OLLAMA_DEFAULT_MODEL and 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the server over stdio until the client closes stdin."""
+    """Serve one session over stdio until the client closes stdin (or run the resident with `--resident`)."""
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):
         sys.stdout.write(f"ollama-mcp-server {__version__}\n")
         return 0
+    if args == ["--direct"]:
+        return serve_direct()
+    if args == ["--resident"]:
+        from .resident.service import run_resident
+
+        return run_resident()
     if args:
         sys.stderr.write(USAGE)
         return 0 if args[0] in ("-h", "--help") else 2
+    from .resident.relay import Outcome, run
+
+    relayed = run()
+    if relayed.outcome is Outcome.SERVED:
+        return relayed.exit_code
+    return serve_direct(relayed.reason)
+
+
+def serve_direct(why: str = "") -> int:
+    """Today's server: this process serves the session.
+
+    Args:
+        why: why the resident does not serve it (logged), empty when not asked.
+    """
+    import logging
 
     from .config import ServerConfig, resolve_config
     from .errors import ConfigError
@@ -40,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         config, config_error = ServerConfig(), exc
-    log.info("Starting ollama-mcp-server %s for %s", __version__, config.base_url)
+    log.info("Starting ollama-mcp-server %s for %s%s", __version__, config.base_url, f" ({why})" if why else "")
 
     import anyio
 

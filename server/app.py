@@ -66,6 +66,8 @@ def build_server(
     refresh_models: bool = True,
     follow_settings: bool = False,
     follow_management: bool = False,
+    shared_client: OllamaClient | None = None,
+    shared_usage: UsageLog | None = None,
 ) -> MCPServer[Any]:
     """Build the MCP server.
 
@@ -79,13 +81,17 @@ def build_server(
             changes to it while running.
         follow_management: the management switch comes from the settings file too: turning it on or off
             while running adds or removes the pull/delete tools and tells the client (tools/list_changed).
+        shared_client, shared_usage: the resident's connection pool and usage log, shared by its sessions: this
+            server uses them and leaves closing them to their owner. Otherwise the server makes its own.
     """
-    client = OllamaClient(config) if config_error is None else None
+    client = (shared_client or OllamaClient(config)) if config_error is None else None
+    own_client = client is not None and client is not shared_client
+    usage = shared_usage or (UsageLog(paths.usage_file) if paths else None)
     cache = paths.model_cache if paths else None
     tc = ToolContext(
         config=config,
         client=client,
-        usage=UsageLog(paths.usage_file) if paths else None,
+        usage=usage,
         model_cache=cache,
         config_error=config_error,
         settings_file=paths.settings_file if paths and (follow_settings or follow_management) else None,
@@ -104,9 +110,9 @@ def build_server(
                 yield
                 tg.cancel_scope.cancel()
         finally:
-            if client is not None:
+            if client is not None and own_client:
                 await client.aclose()
-            if tc.usage is not None:
+            if tc.usage is not None and tc.usage is not shared_usage:
                 tc.usage.close()
 
     every = build_tools(tc, every=True)

@@ -44,6 +44,9 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
         monkeypatch.setenv(name, value)
     for name in home_guard.CLEARED_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    # Every server a test starts would start a resident of its own (each test has its own app folders) and
+    # leave it running for its idle time: the suite runs the direct server unless a test turns the resident on.
+    monkeypatch.setenv("OLLAMA_MCP_RESIDENT", "0")
 
 
 @pytest.fixture
