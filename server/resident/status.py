@@ -5,7 +5,7 @@ The question is the wire's `status` op: one hello line out, one JSON line back, 
 Every step has a short deadline, so a hung resident (stopped, or busy in a loop) costs at most `timeout`
 seconds and comes back as `NotAnswering`, never as a hang.
 
-The answer is one of five typed values (see `ResidentStatus`); each has `state` (a short word for JSON and
+The answer is one of six typed values (see `ResidentStatus`); each has `state` (a short word for JSON and
 scripts) and `describe()` (a sentence for people).
 """
 
@@ -22,15 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
+from .places import Places, resident_enabled
+from .wire import RESIDENT_HELLO, RelayHello, StatusReply, WireError, build_fingerprint
 
-RELAY_HELLO = "ollama-mcp-relay"
-RESIDENT_HELLO = "ollama-mcp-resident"
 CONNECT_TIMEOUT = 0.5  # seconds: a socket nobody listens on refuses at once; a full backlog should not stall us
 REPLY_TIMEOUT = 1.0  # seconds for the whole answer: the resident answers status from its event loop at once
 MAX_REPLY = 64 * 1024  # a status line is ~200 bytes; anything longer is not our resident
-
-_ON = {"1", "true", "on", "yes"}
-_OFF = {"0", "false", "off", "no"}
 SWITCH_VARIABLE = "OLLAMA_MCP_RESIDENT"
 
 
@@ -153,37 +150,14 @@ def human_uptime(seconds: float) -> str:
     return f"{int(seconds // 86400)} d"
 
 
-def switch_from_env(env: Mapping[str, str]) -> bool | None:
-    """`OLLAMA_MCP_RESIDENT`: True/False when it says on/off, None when unset or unreadable (the setting decides)."""
-    value = env.get(SWITCH_VARIABLE, "").strip().lower()
-    if value in _ON:
-        return True
-    if value in _OFF:
-        return False
-    return None
-
-
-def switch_from_settings(settings_file: Path) -> bool:
-    """The settings file's `"resident"`; a missing or unreadable file, or a non-boolean value, means on.
-
-    Read with `json` alone (this module stays stdlib-only); the relay decides the same way.
-    """
-    try:
-        data = json.loads(settings_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return True
-    value = data.get("resident") if isinstance(data, dict) else None
-    return value if isinstance(value, bool) else True
-
-
 def off_reason(env: Mapping[str, str], settings_file: Path) -> str | None:
-    """Why the resident is off, in words; None when it is on."""
-    from_env = switch_from_env(env)
-    if from_env is False:
-        return f"{SWITCH_VARIABLE}={env.get(SWITCH_VARIABLE, '').strip()} in the environment"
-    if from_env is None and not switch_from_settings(settings_file):
-        return "the setting resident is false"
-    return None
+    """Why the resident is off, in words; None when it is on (the relay decides with `resident_enabled` too)."""
+    if resident_enabled(env, settings_file, platform="linux"):  # the platform is `unsupported_reason`'s business
+        return None
+    value = env.get(SWITCH_VARIABLE, "").strip()
+    if value.lower() in ("0", "false", "off", "no"):
+        return f"{SWITCH_VARIABLE}={value} in the environment"
+    return "the setting resident is false"
 
 
 def unsupported_reason(platform: str = sys.platform) -> str | None:
@@ -231,10 +205,11 @@ def query_status(
             return NotAnswering(where, f"the connection took over {min(connect_timeout, timeout):g} s")
         except OSError as exc:
             return NotAnswering(where, f"cannot connect: {exc.strerror or exc}")
-        hello = {"hello": RELAY_HELLO, "op": "status", "version": version, "build": build, "pid": os.getpid()}
+        # No environment travels with the status question: a key has no business in it.
+        hello = RelayHello("status", version, build, os.getpid(), {})
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
-            sock.sendall((json.dumps(hello) + "\n").encode("utf-8"))
+            sock.sendall(hello.encode())
             line = _read_line(sock, deadline)
         except TimeoutError:
             return NotAnswering(where, f"no answer within {timeout:g} s")
@@ -264,25 +239,21 @@ def _read_line(sock: socket.socket, deadline: float) -> bytes | None:
 
 def _status_from_reply(where: str, line: bytes, build: str) -> ResidentStatus:
     try:
-        reply = json.loads(line)
+        message = json.loads(line)
     except ValueError:
         return NotAnswering(where, "its answer is not JSON: not our resident")
-    if not isinstance(reply, dict) or reply.get("hello") != RESIDENT_HELLO:
-        if isinstance(reply, dict) and reply.get("accepted") is False:
-            return NotAnswering(where, f"it refused the question ({reply.get('reason')}: {reply.get('detail')})")
+    if isinstance(message, dict) and message.get("accepted") is False:
+        return NotAnswering(where, f"it refused the question ({message.get('reason')}: {message.get('detail')})")
+    if not isinstance(message, dict) or message.get("hello") != RESIDENT_HELLO:
         return NotAnswering(where, "its answer is not a resident's hello")
     try:
-        pid = int(reply["pid"])
-        their_version = str(reply["version"])
-        their_build = str(reply["build"])
-        sessions = int(reply.get("sessions", 0))
-        uptime = float(reply.get("uptime_s", 0.0))
-    except (KeyError, TypeError, ValueError):
-        return NotAnswering(where, "its answer lacks pid, version or build")
-    retiring = reply.get("retiring") is True
-    if their_build != build:
-        return OtherVersion(where, pid, their_version, their_build, sessions, uptime, build, retiring)
-    return Running(where, pid, their_version, their_build, sessions, uptime, retiring)
+        reply = StatusReply.decode(line)
+    except (WireError, TypeError, ValueError) as exc:
+        return NotAnswering(where, f"its answer lacks what a status holds ({exc})")
+    fields = (reply.pid, reply.version, reply.build, reply.sessions, reply.uptime_s)
+    if reply.build != build:
+        return OtherVersion(where, *fields, ours=build, retiring=reply.retiring)
+    return Running(where, *fields, retiring=reply.retiring)
 
 
 def status_for(
@@ -292,9 +263,6 @@ def status_for(
 
     What `doctor`, `status` and the tray ask: the same socket and build the relay would use.
     """
-    from .places import Places
-    from .wire import build_fingerprint
-
     env = os.environ if env is None else env
     places = Places.from_env(env, platform)
     build = build_fingerprint()

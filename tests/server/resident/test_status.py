@@ -91,7 +91,7 @@ def test_a_resident_silent_after_the_hello_times_out(sock_dir: Path) -> None:
     [
         (b"HTTP/1.1 400 Bad Request\r\n\r\n", "not JSON"),
         (b'{"hello": "someone-else"}\n', "not a resident's hello"),
-        (b'{"hello": "ollama-mcp-resident", "version": "1"}\n', "lacks pid"),
+        (b'{"hello": "ollama-mcp-resident", "version": "1"}\n', "lacks what a status holds"),
         (b'{"accepted": false, "reason": "retiring", "detail": "bye"}\n', "refused the question (retiring: bye)"),
         (b"", "closed the connection"),
     ],
@@ -131,8 +131,8 @@ def test_the_setting_turns_it_off_and_the_environment_wins_over_it(sock_dir: Pat
 def test_a_missing_or_odd_settings_file_means_on(sock_dir: Path, text: str) -> None:
     settings = sock_dir / "settings.json"
     settings.write_text(text, encoding="utf-8")
-    assert st.switch_from_settings(settings) is True
-    assert st.switch_from_settings(sock_dir / "absent.json") is True
+    assert st.off_reason({}, settings) is None
+    assert st.off_reason({}, sock_dir / "absent.json") is None
 
 
 def test_json_form_carries_state_summary_and_fields(sock_dir: Path) -> None:
@@ -163,5 +163,7 @@ def test_it_imports_nothing_but_the_standard_library() -> None:
         "ollama_mcp_tray.server",
         "ollama_mcp_tray.server._version",
         "ollama_mcp_tray.server.resident",
+        "ollama_mcp_tray.server.resident.places",
+        "ollama_mcp_tray.server.resident.wire",
         "ollama_mcp_tray.server.resident.status",
     }, out.stdout

@@ -134,9 +134,10 @@ def test_the_tray_starts_a_resident_shows_its_sessions_and_the_switch_turns_it_o
     try:
         tray.wait_line("Local server: resident · 1 session ·")
     finally:
-        assert session.stdin is not None
+        assert session.stdin is not None and session.stdout is not None
         session.stdin.close()
         session.wait(10)
+        session.stdout.close()
     tray.wait_line("Local server: resident · 0 sessions")
     assert tray.controller.resident.starts == 1
 
