@@ -301,10 +301,10 @@ def test_settings_window_shows_the_local_server_and_saves_its_switch_and_idle_ti
         log_name="settings",
     )
     window = Window(desk, layout)
-    window.widget("field:ollama_url")
-    for _ in range(4):  # Connection -> Claude Code -> Timeouts -> More -> Local server
+    window.click("field:ollama_url")  # the keyboard's focus in the window
+    for tab in ("Claude Code", "Timeouts", "More", "Local server"):
         window.key("ctrl+Tab")
-    window.widget("tab:Local server")
+        window.widget(f"tab:{tab}")
     window.wait_text("resident_status", lambda t: t.startswith("Off (the setting resident is false)"), 10)
     window.click("field:resident")
     window.type_into("field:resident_idle_minutes", "0")
