@@ -45,6 +45,8 @@ from ollama_mcp_tray.server.resident.wire import build_fingerprint  # noqa: E402
 
 NPM_PEER = ("ollama-mcp", "2.1.0")
 PYPI_PEER = ("ollama-handoff", "0.1.3")
+# The team's shared folder sits beside the main checkout; a worktree is one level further down.
+NODE_DIRS = [ROOT.parent / "shared" / "peers" / "seed-node", ROOT.parent.parent / "shared" / "peers" / "seed-node"]
 OURS = [sys.executable, "-I", "-m", "ollama_mcp_tray.server"]  # what `enable` registers for a source install
 
 
@@ -85,7 +87,7 @@ class Ours:
 
     def __init__(self, base: dict[str, str], root: Path) -> None:
         runtime = root / "run"
-        runtime.mkdir(mode=0o700)
+        runtime.mkdir(mode=0o700, parents=True)
         self.env = {
             **base,
             "HOME": str(root),
@@ -220,11 +222,20 @@ def call_times(ours: Ours, direct_env: dict[str, str], calls: int) -> tuple[list
 
 
 def memory(ours: Ours, direct_env: dict[str, str], n: int) -> dict[str, float]:
-    """RSS after n sessions each made 3 calls: the resident and its relays, against n direct servers."""
+    """RSS after n sessions each made 3 calls: the resident and its relays, against n direct servers.
+
+    The relays are all started first and the direct servers after, so 2n interpreters starting at once do not
+    starve the resident past the relay's hello timeout (a relay that gets no answer serves in-process)."""
     running = ours.start_resident()
     relays = [Session(OURS, ours.env) for _ in range(n)]
+    for session in relays:
+        session.handshake()
+        for _ in range(3):
+            session.call("tools/call", generate_args())
+    status = ours.status()
+    through = status.sessions if isinstance(status, rs.Running) else -1
     directs = [Session([*OURS, "--direct"], direct_env) for _ in range(n)]
-    for session in relays + directs:
+    for session in directs:
         session.handshake()
         for _ in range(3):
             session.call("tools/call", generate_args())
@@ -233,7 +244,7 @@ def memory(ours: Ours, direct_env: dict[str, str], n: int) -> dict[str, float]:
         "resident": rss_mb(running.pid),
         "relays": sum(rss_mb(s.proc.pid) for s in relays),
         "direct": sum(rss_mb(s.proc.pid) for s in directs),
-        "sessions": float(ours.status().sessions if isinstance(ours.status(), rs.Running) else -1),
+        "sessions": float(through),
     }
     for session in relays + directs:
         session.close()
@@ -249,10 +260,12 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
     sessions = [Session(OURS, env) for _ in range(n)]
     for session in sessions:
         session.handshake()
+    status = ours.status()
+    counts = {"through the resident": status.sessions if isinstance(status, rs.Running) else -1}
     ids = [s.send("tools/call", generate_args()) for s in sessions]
     time.sleep(0.5)  # the calls are in flight (each takes ~2 s)
     os.kill(running.pid, signal.SIGKILL)
-    counts = {"clear error": 0, "other answer": 0, "hung": 0, "next call answered": 0}
+    counts.update({"clear error": 0, "finished (in-process)": 0, "other answer": 0, "hung": 0})
     outcomes: list[str] = [""] * n
 
     def wait_one(i: int) -> None:
@@ -263,13 +276,18 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
             return
         text = str(reply.get("result", {}).get("content") or reply.get("error", {}).get("message", ""))
         failed = reply.get("result", {}).get("isError") or "error" in reply
-        outcomes[i] = "clear error" if failed and "stopped" in text.lower() else "other answer"
-        if outcomes[i] != "clear error":
-            print(f"    session {i}: {outcomes[i]}: {text[:140]}", file=sys.stderr)
+        if failed and "stopped" in text.lower():
+            outcomes[i] = "clear error"
+        elif not failed:
+            outcomes[i] = "finished (in-process)"  # a relay that had fallen back at connect: the kill missed it
+        else:
+            outcomes[i] = "other answer"
+            print(f"    session {i}: {text[:200]}", file=sys.stderr)
 
     _each(wait_one, n)
     for outcome in outcomes:
         counts[outcome] += 1
+    answered: list[bool] = [False] * n
 
     def next_call(i: int) -> None:
         if outcomes[i] == "hung":
@@ -277,16 +295,23 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
         try:
             reply = sessions[i].call("tools/call", generate_args())
         except TimeoutError:
+            print(f"    session {i}: its next call had no answer", file=sys.stderr)
             return
-        if not reply.get("result", {}).get("isError"):
-            counts["next call answered"] += 1  # one thread each, but += on a dict entry holds the GIL
+        answered[i] = not reply.get("result", {}).get("isError") and "error" not in reply
+        if not answered[i]:
+            print(f"    session {i}: its next call failed: {str(reply)[:200]}", file=sys.stderr)
 
     _each(next_call, n)
+    counts["next call answered"] = sum(answered)
     for session in sessions:
         with contextlib.suppress(OSError):
             session.close()
     ours.stop_resident()  # the relays started a new one for future sessions
     return counts
+
+
+def progress(text: str) -> None:
+    print(f"... {text}", file=sys.stderr, flush=True)
 
 
 def _each(job: Callable[[int], None], n: int) -> None:
@@ -320,7 +345,8 @@ def main() -> None:
     direct_env = {**ours.env, "OLLAMA_MCP_RESIDENT": "0"}
     servers: dict[str, tuple[list[str], dict[str, str]]] = {}
     a.cache.mkdir(parents=True, exist_ok=True)
-    seed = prepare_node_server(a.cache / "seed-node")
+    source = next((d for d in NODE_DIRS if d.is_dir()), NODE_DIRS[0])
+    seed = prepare_node_server(a.cache / "seed-node", source)
     if seed is not None and shutil.which("node"):
         servers["node (reference)"] = ([str(shutil.which("node")), str(seed)], base)
     for label, prepare in ((f"npm {NPM_PEER[0]} {NPM_PEER[1]}", prepare_npm_peer),
@@ -332,11 +358,17 @@ def main() -> None:
             command = None
         if command:
             servers[label] = (command, base)
+    if not servers:
+        print(f"(no node, npm or peers: printing our own figures only; reference server looked for at {source})")
     servers["ours --direct"] = ([*OURS, "--direct"], direct_env)
     try:
+        progress(f"spawn -> tools/list, {a.spawns} rounds of {len(servers) + 2} servers")
         spawns = spawn_times(servers, ours, a.spawns)
+        progress(f"{a.calls} calls through the relay and to a direct server")
         through, straight = call_times(ours, direct_env, a.calls)
+        progress(f"{a.sessions} sessions through one resident, {a.sessions} direct servers")
         mem = memory(ours, direct_env, a.sessions)
+        progress(f"SIGKILL of the resident under {a.sessions} calls")
         slow_env = {"OLLAMA_URL": slow.url, "OLLAMA_HOST": slow.url}
         crashed = crash(ours, slow_env, a.sessions, limit=40.0)
     finally:
@@ -363,7 +395,7 @@ def report(spawns: dict[str, list[float]], through: list[float], straight: list[
     print(f"  relay overhead {(relay - plain) * 1e3:+.3f} ms per call (ratio {relay / plain:.2f})")
     n = a.sessions
     total = mem["resident"] + mem["relays"]
-    print(f"\n{n} concurrent sessions, idle after 3 calls each (resident saw {mem['sessions']:.0f} sessions)")
+    print(f"\n{n} concurrent sessions, idle after 3 calls each ({mem['sessions']:.0f} of them through the resident)")
     print(f"  one resident {mem['resident']:.1f} MB + {n} relays {mem['relays']:.1f} MB = {total:.1f} MB")
     print(f"  {n} direct servers {mem['direct']:.1f} MB; ratio resident/direct {mem['resident'] / mem['direct']:.2f}, "
           f"with relays {total / mem['direct']:.2f}")  # fmt: skip

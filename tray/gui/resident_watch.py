@@ -6,12 +6,17 @@ Code session of the day finds it warm; at most once per `retry` seconds, so a re
 not restarted in a loop (the log says why). After a start it asks quickly for a few rounds, so the menu goes
 from "starting…" to "resident" within a second of the resident's answer.
 
+A resident the tray started is its child: when it exits (idle, retired, killed) it would stay a zombie for as
+long as the tray runs, one more at each restart. So the watch reaps each resident it saw running once another
+(or none) answers; a pid that is not our child is only forgotten.
+
 The thread waits on an event between rounds (`poke()` and `stop()` set it), never in a sleep loop.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +48,22 @@ def should_start(status: ResidentStatus, last_start: float | None, now: float, r
     return isinstance(status, NotRunning) and (last_start is None or now - last_start >= retry)
 
 
+def reap(pids: set[int], current: int | None) -> set[int]:
+    """Reap those of `pids` (residents seen running) that exited and are our children; the ones still to watch."""
+    left: set[int] = set()
+    for pid in pids:
+        if pid == current:
+            left.add(pid)
+            continue
+        try:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue  # not our child (a session started it): nothing to reap
+        if done == 0:
+            left.add(pid)  # ours and still running (finishing its sessions): look again later
+    return left
+
+
 class ResidentWatch:
     """The watching thread.
 
@@ -72,6 +93,7 @@ class ResidentWatch:
         self._last_start: float | None = None
         self._fast_left = 0
         self._last: tuple[ResidentStatus, bool] | None = None
+        self._seen: set[int] = set()  # pids of residents seen running, to reap once they exit
         self._wake = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="resident-watch", daemon=True)
@@ -106,6 +128,11 @@ class ResidentWatch:
         """One round: ask, start one if needed, report a change."""
         status = self.ask()
         now = self.clock()
+        answering = status.pid if isinstance(status, Running | OtherVersion) else None
+        if answering is not None:
+            self._seen.add(answering)
+        if len(self._seen) > (answering is not None):
+            self._seen = reap(self._seen, answering)
         starting = self._last_start is not None and isinstance(status, NotRunning)
         if should_start(status, self._last_start, now, self.policy.retry):
             try:

@@ -163,5 +163,7 @@ def test_a_resident_that_dies_is_started_again_by_the_tray(root: Path, ollama: O
         )
         tray.wait_line("Local server: resident")
         assert tray.controller.resident.starts == 2
+        # The tray started the first one, so it was the tray's child: reaped, not left a zombie.
+        wait_for(lambda: not Path(f"/proc/{first.pid}").exists(), 10, "the killed resident to be reaped")
     finally:
         tray.stop()
