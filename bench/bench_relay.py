@@ -257,9 +257,10 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
     end in a clear error within `limit` s, and the session must answer its next call (the fallback)."""
     env = {**ours.env, **slow_env}
     running = ours.start_resident()
-    sessions = [Session(OURS, env) for _ in range(n)]
-    for session in sessions:
-        session.handshake()
+    sessions = []
+    for _ in range(n):  # one after the other: n relays starting at once may miss the hello timeout (in-process)
+        sessions.append(Session(OURS, env))
+        sessions[-1].handshake()
     status = ours.status()
     counts = {"through the resident": status.sessions if isinstance(status, rs.Running) else -1}
     ids = [s.send("tools/call", generate_args()) for s in sessions]
