@@ -42,6 +42,7 @@ from bench_server import Emulator, Session, generate_args, prepare_node_server  
 from ollama_mcp_tray.server.resident import status as rs  # noqa: E402
 from ollama_mcp_tray.server.resident.places import Places  # noqa: E402
 from ollama_mcp_tray.server.resident.wire import build_fingerprint  # noqa: E402
+from tests.server.resident.kit import alive  # noqa: E402
 
 NPM_PEER = ("ollama-mcp", "2.1.0")
 PYPI_PEER = ("ollama-handoff", "0.1.3")
@@ -130,7 +131,7 @@ class Ours:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(status.pid, sig)
             deadline = time.monotonic() + limit
-            while time.monotonic() < deadline and _alive(status.pid):
+            while time.monotonic() < deadline and alive(status.pid):
                 time.sleep(0.02)
         # A starting resident holds the lock before it answers: wait for that one too, then end it.
         deadline = time.monotonic() + limit
@@ -141,18 +142,6 @@ class Ours:
             elif not _lock_held(self.places):
                 return
             time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (our child that exited) counts as gone.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def _lock_held(places: Places) -> bool:

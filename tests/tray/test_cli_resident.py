@@ -27,6 +27,7 @@ from ollama_mcp_tray.tray.app_context import AppContext
 from ollama_mcp_tray.tray.clients.claude_code import ClaudeHome
 from ollama_mcp_tray.tray.launch import ServerLaunch
 from tests.desktop_session import wait_for
+from tests.server.resident.kit import alive
 from tests.server.resident.wire_peer import WirePeer
 
 SERVER = ServerLaunch(sys.executable, ("-I", "-m", "ollama_mcp_tray.server"))
@@ -105,7 +106,7 @@ def test_status_and_doctor_report_a_running_resident_with_its_pid_and_sessions(r
         assert checks["server starts and lists tools"]["ok"], checks["server starts and lists tools"]
     finally:
         stop(rs.status_for(env))
-    wait_for(lambda: not _alive(running.pid), 15, "the resident to exit on SIGTERM")
+    wait_for(lambda: not alive(running.pid), 15, "the resident to exit on SIGTERM")
 
 
 def test_doctor_fails_a_resident_that_holds_its_socket_without_answering_and_sessions_still_work(
@@ -135,17 +136,6 @@ def test_doctor_fails_a_resident_that_holds_its_socket_without_answering_and_ses
     # The relay gave up on it within its bounds and served doctor's session in-process.
     assert checks["server starts and lists tools"]["ok"], checks["server starts and lists tools"]
     assert took < 60
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").split()[2] != "Z"
-    except OSError:
-        return False
 
 
 def test_the_frozen_apps_form_serve_resident_runs_the_resident(root: Path) -> None:
