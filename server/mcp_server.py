@@ -30,6 +30,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool
 from mcp.server.models import InitializationOptions
 from mcp.server.session import ServerSession
 from mcp.shared.exceptions import MCPError
@@ -49,6 +50,10 @@ from pydantic import ValidationError
 from .arguments import make_strict, plain_message
 
 log = logging.getLogger(__name__)
+
+_TOOL_TEMPLATES: dict[tuple[Any, ...], Tool] = {}
+"""Tools as registered once in this process, by what they were registered with: a resident builds a server
+for every session, with the same tool functions made again around that session's context."""
 
 
 class OllamaMCPServer(MCPServer[Any]):
@@ -98,10 +103,21 @@ class OllamaMCPServer(MCPServer[Any]):
         meta: dict[str, Any] | None = None,
         structured_output: bool | None = None,
     ) -> None:
+        key = (name, fn.__module__, fn.__qualname__, repr(annotations), structured_output)
+        template = _TOOL_TEMPLATES.get(key) if icons is None and meta is None else None
+        registered = self._tool_manager._tools
+        if template is not None and template.name not in registered:
+            # Same function (a closure made again for another session), same registration: reuse the strict
+            # argument model and schemas, bound to this closure. Building them is ~30 ms a tool.
+            update = {"fn": fn, "title": title, "description": description or fn.__doc__ or ""}
+            registered[template.name] = template.model_copy(update=update)
+            return
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
         tool = self._tool_manager.get_tool(name or fn.__name__)
         if tool is not None:
             make_strict(tool)
+            if icons is None and meta is None:
+                _TOOL_TEMPLATES[key] = tool
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None

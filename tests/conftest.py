@@ -24,9 +24,22 @@ _BEFORE: home_guard.Snapshot = {}
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _BEFORE.update(home_guard.snapshot(_REAL_FOLDERS))
+    # The SDK's stdio client starts a server with a few inherited variables and the test's own: carry the
+    # resident switch too, so servers started with an explicit environment stay direct as well.
+    from mcp.client import stdio
+
+    if "OLLAMA_MCP_RESIDENT" not in stdio.DEFAULT_INHERITED_ENV_VARS:
+        stdio.DEFAULT_INHERITED_ENV_VARS.append("OLLAMA_MCP_RESIDENT")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    left = home_guard.stop_residents(session.config._tmp_path_factory.getbasetemp())  # type: ignore[attr-defined]
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = "Tests left resident servers running (stopped now): pids " + ", ".join(map(str, left))
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     touched = home_guard.changes(_BEFORE, home_guard.snapshot(_REAL_FOLDERS))
     if touched:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

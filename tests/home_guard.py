@@ -8,6 +8,7 @@ start, so a test that writes there anyway fails the run instead of going unnotic
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,3 +69,31 @@ def private_environment(root: Path) -> dict[str, str]:
     env = {name: str(root) for name in HOME_VARIABLES}
     env.update({name: str(root / name.lower()) for name in XDG_VARIABLES})
     return env
+
+
+def stop_residents(root: Path) -> list[int]:
+    """Kill the resident servers whose HOME lies under `root` (a test run's temporary folders); their pids.
+
+    Linux only (reads /proc); elsewhere nothing is found."""
+    found: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    prefix = f"HOME={root}".encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"--resident" not in command or not any(b"ollama" in part for part in command):
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(item.startswith(prefix) for item in environ):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
+            found.append(int(entry.name))
+    return found

@@ -13,15 +13,16 @@ folder of ours, else `<data dir>/run`; when that makes the socket path too long 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import posixpath
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+from .digest import sha256
 
 APP_NAME = "ollama-mcp-tray"
 MAX_SOCKET_PATH = 100  # bytes; AF_UNIX allows 104 on macOS and 108 on Linux, with the terminating NUL
@@ -34,8 +35,7 @@ class PlaceError(OSError):
     """The socket folder cannot be made private; the resident is not used (the session is served in-process)."""
 
 
-@dataclass(frozen=True)
-class AppDirs:
+class AppDirs(NamedTuple):
     """The app's per-user folders, as `paths.AppPaths` has them."""
 
     config_dir: Path
@@ -85,7 +85,7 @@ def folder_set_key(dirs: AppDirs) -> str:
     """10 hex digits naming this set of app folders: each set (a test's, another XDG_CONFIG_HOME) has its own
     resident, which reads that set's settings and key file."""
     text = f"{os.path.realpath(dirs.config_dir)}\0{os.path.realpath(dirs.data_dir)}"
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:10]
 
 
 def _usable_runtime_dir(env: Mapping[str, str]) -> Path | None:
@@ -104,8 +104,7 @@ def _usable_runtime_dir(env: Mapping[str, str]) -> Path | None:
     return Path(value) / APP_NAME
 
 
-@dataclass(frozen=True)
-class Places:
+class Places(NamedTuple):
     """Every path the relay and the resident use, for one set of app folders."""
 
     dirs: AppDirs

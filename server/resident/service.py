@@ -301,6 +301,17 @@ class Resident:
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
 
 
+def _warm_up() -> None:
+    """Import the SDK and build one server (tools, schemas), so the first session costs what the others do."""
+    from mcp.server.stdio import stdio_server  # noqa: F401 - imported for the sessions to come
+
+    from ..app import build_server
+    from ..config import ServerConfig
+    from ..errors import ConfigError
+
+    build_server(ServerConfig(), None, config_error=ConfigError("warming up"), refresh_models=False)
+
+
 def run_resident(env: Mapping[str, str] | None = None) -> int:
     """The `--resident` process: 0 when it ran (or another resident already holds the lock), 1 when it cannot."""
     env = os.environ if env is None else env
@@ -321,6 +332,7 @@ def run_resident(env: Mapping[str, str] | None = None) -> int:
     from ..logs import setup_logging
 
     setup_logging(places.server_log, env.get("OLLAMA_MCP_LOG_LEVEL", "INFO").upper(), stderr=False)
+    _warm_up()  # before listening: a relay that connects is answered at once, not after the imports
     try:
         sock, inode = bind_private(str(places.socket))
     except OSError as exc:

@@ -14,15 +14,14 @@ One JSON object per line over the Unix socket:
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .._version import __version__
+from .digest import sha256
 
 RELAY_HELLO = "ollama-mcp-relay"
 RESIDENT_HELLO = "ollama-mcp-resident"
@@ -52,7 +51,7 @@ def _package_dir() -> str:
 def build_fingerprint(package_dir: str | None = None) -> str:
     """`<version>+<12 hex>`: the version and a digest of (relative path, size, mtime_ns) of every *.py of the
     installed server package, so an upgrade or an edited checkout changes it. A frozen app digests its binary."""
-    digest = hashlib.sha256()
+    digest = sha256()
     if getattr(sys, "frozen", False):
         st = os.stat(sys.executable)
         digest.update(f"{sys.executable}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape"))
@@ -122,15 +121,17 @@ def _number(message: Mapping[str, Any], name: str) -> float:
     return float(value)
 
 
-@dataclass(frozen=True)
-class RelayHello:
+class RelayHello(NamedTuple):
     """What a relay says first."""
 
     op: Op
     version: str
     build: str
     pid: int
-    env: dict[str, str] = field(default_factory=dict, repr=False)  # may hold a key: never shown
+    env: dict[str, str]  # may hold a key: never shown
+
+    def __repr__(self) -> str:
+        return f"RelayHello(op={self.op!r}, version={self.version!r}, build={self.build!r}, pid={self.pid})"
 
     def encode(self) -> bytes:
         return encode(
@@ -154,8 +155,7 @@ class RelayHello:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SessionReply:
+class SessionReply(NamedTuple):
     """The resident's answer to a session hello."""
 
     version: str
@@ -188,8 +188,7 @@ class SessionReply:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class StatusReply:
+class StatusReply(NamedTuple):
     """The resident's answer to a status hello."""
 
     version: str

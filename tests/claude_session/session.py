@@ -91,6 +91,7 @@ class ClaudeUser:
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "CLAUDE_BIN": str(self.claude),
+            "OLLAMA_MCP_RESIDENT": "0",  # the suite runs direct servers (tests/conftest.py)
         }
 
     def tray(self, *args: str) -> subprocess.CompletedProcess[str]:

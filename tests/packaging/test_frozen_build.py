@@ -55,6 +55,7 @@ def user_env(home: Path, ollama: OllamaEmulator) -> dict[str, str]:
     return {
         "HOME": str(home),
         "PATH": "/usr/bin:/bin",
+        "OLLAMA_MCP_RESIDENT": "0",  # the suite runs direct servers (tests/conftest.py)
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
         "XDG_STATE_HOME": str(home / ".local" / "state"),

@@ -44,7 +44,7 @@ def settings_file(root: Path) -> dict[str, object]:
 
 
 def cli_process(home: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OLLAMA_MCP_RESIDENT": "0"}
     return subprocess.run(
         [sys.executable, "-m", "ollama_mcp_tray.tray", *argv],
         env=env,

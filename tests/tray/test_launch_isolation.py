@@ -34,6 +34,7 @@ def server_env(home: Path, url: str) -> dict[str, str]:
     return {
         "HOME": str(home),
         "PATH": "/usr/bin:/bin",
+        "OLLAMA_MCP_RESIDENT": "0",  # the suite runs direct servers (tests/conftest.py)
         "OLLAMA_URL": url,
         "OLLAMA_DEFAULT_MODEL": "qwen2.5-coder:3b",
         "XDG_CONFIG_HOME": str(home / "config"),

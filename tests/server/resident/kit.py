@@ -171,3 +171,32 @@ def handshake_lines(*requests: dict[str, object]) -> bytes:
     }
     messages = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"}, *requests]
     return b"".join(json.dumps(m).encode() + b"\n" for m in messages)
+
+
+def converse(
+    command: list[str], env: dict[str, str], cwd: Path, requests: list[dict[str, object]], timeout: float = 60.0
+) -> tuple[list[dict[str, object]], str]:
+    """A client session on raw stdio (the handshake, then `requests` one at a time, each answer awaited):
+    the answers and the server's stderr."""
+    answers: list[dict[str, object]] = []
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+        try:
+            lines = handshake_lines().splitlines(keepends=True)
+            child.stdin.write(lines[0])
+            child.stdin.flush()
+            answers.append(json.loads(child.stdout.readline()))
+            child.stdin.write(lines[1])
+            for request in requests:
+                child.stdin.write(json.dumps(request).encode() + b"\n")
+                child.stdin.flush()
+                answers.append(json.loads(child.stdout.readline()))
+            child.stdin.close()
+            stderr = child.stderr.read().decode("utf-8", "replace")
+            child.wait(timeout=timeout)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    return answers, stderr

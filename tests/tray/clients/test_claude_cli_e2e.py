@@ -93,6 +93,7 @@ def home(tmp_path: Path, claude_bin: Path, ollama) -> Iterator[Home]:
         "PATH": "/usr/bin:/bin",
         "CLAUDE_BIN": str(claude_bin),
         "LANG": "C.UTF-8",
+        "OLLAMA_MCP_RESIDENT": "0",  # the suite runs direct servers (tests/conftest.py)
     }
     result = Home(root, env, claude_bin)
     configured = result.tray("config", "set", "ollama_url", ollama.url)
