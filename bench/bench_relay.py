@@ -254,7 +254,9 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
     counts = {"through the resident": status.sessions if isinstance(status, rs.Running) else -1}
     ids = [s.send("tools/call", generate_args()) for s in sessions]
     time.sleep(0.5)  # the calls are in flight (each takes ~2 s)
+    killed = time.perf_counter()
     os.kill(running.pid, signal.SIGKILL)
+    took: list[float] = []
     counts.update({"clear error": 0, "finished (in-process)": 0, "other answer": 0, "hung": 0})
     outcomes: list[str] = [""] * n
 
@@ -264,6 +266,7 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
         except TimeoutError:
             outcomes[i] = "hung"
             return
+        took.append(time.perf_counter() - killed)
         text = str(reply.get("result", {}).get("content") or reply.get("error", {}).get("message", ""))
         failed = reply.get("result", {}).get("isError") or "error" in reply
         if failed and "stopped" in text.lower():
@@ -293,6 +296,7 @@ def crash(ours: Ours, slow_env: dict[str, str], n: int, limit: float) -> dict[st
 
     _each(next_call, n)
     counts["next call answered"] = sum(answered)
+    counts["ms from the kill to the answer (median)"] = round(statistics.median(took) * 1e3) if took else -1
     for session in sessions:
         with contextlib.suppress(OSError):
             session.close()
