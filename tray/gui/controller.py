@@ -32,7 +32,7 @@ from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.paths import make_private_dir, open_private
 from ollama_mcp_tray.server.resident.places import Places
 from ollama_mcp_tray.server.resident.spawn import start_resident
-from ollama_mcp_tray.server.resident.status import status_for
+from ollama_mcp_tray.server.resident.status import SWITCH_VARIABLE, status_for
 from ollama_mcp_tray.server.settings import Settings, load_settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
@@ -472,7 +472,11 @@ class Controller:
             return
         self.ctx.use_settings(saved)
         self.resident.poke()
-        if enabled:
+        forced = self.ctx.env.get(SWITCH_VARIABLE, "").strip()
+        if forced.lower() in ("0", "false", "off", "no", "1", "true", "on", "yes"):
+            # The tray's own environment wins over the setting for what the tray shows and keeps warm.
+            self.notify(f"Saved. {SWITCH_VARIABLE}={forced} in the tray's environment decides here all the same.")
+        elif enabled:
             self.notify("Claude Code sessions now share one local server that stays running: they start in a blink.")
         else:
             self.notify(
