@@ -213,14 +213,15 @@ def import_profile(top: int = 10) -> list[tuple[float, str]]:
     return sorted(((t, n) for n, t in rows.items()), reverse=True)[:top]
 
 
-def prepare_node_server() -> Path | None:
-    """Copy the read-only reference server to .tools/seed-node and `npm ci` it there (once)."""
-    if not (NODE_DIR / "package-lock.json").is_file() or not shutil.which("npm"):
+def prepare_node_server(work: Path | None = None, source: Path = NODE_DIR) -> Path | None:
+    """Copy the read-only reference server `source` to `work` (default .tools/seed-node) and `npm ci` it there
+    (once)."""
+    if not (source / "package-lock.json").is_file() or not shutil.which("npm"):
         return None
-    work = ROOT / ".tools" / "seed-node"
+    work = work or ROOT / ".tools" / "seed-node"
     if not (work / "node_modules").is_dir():
         shutil.rmtree(work, ignore_errors=True)
-        shutil.copytree(NODE_DIR, work)
+        shutil.copytree(source, work)
         for f in work.iterdir():
             f.chmod(0o644)
         work.chmod(0o755)

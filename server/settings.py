@@ -45,6 +45,10 @@ class Settings:
     material_max_total_bytes: int = 16_000_000  # one call reads at most this much
     material_max_ctx: int = 16_384  # the largest num_ctx a material tool asks for (memory and prompt time grow with it)
     material_parallel: int = 4  # parts sent to Ollama at once
+    # The resident server (server/resident/): one warm server per user that each session's relay connects to.
+    # The relay reads these two with `json` alone (it imports no more than the standard library).
+    resident: bool = True
+    resident_idle_minutes: int = 15  # the resident exits after this long with no session
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +74,8 @@ _FIELD_TYPES: dict[str, type] = {
     "material_max_total_bytes": int,
     "material_max_ctx": int,
     "material_parallel": int,
+    "resident": bool,
+    "resident_idle_minutes": int,
 }
 assert set(_FIELD_TYPES) == {f.name for f in fields(Settings)}
 

@@ -302,6 +302,8 @@ def desktop_session(tmp: Path, notifications: bool = True) -> Iterator[DesktopSe
             "XDG_RUNTIME_DIR": str(runtime),
             "HOME": str(tmp / "desktop-home"),
             "LANG": "C.UTF-8",
+            # A tray keeps a resident server warm, which would outlive the session; a test of it turns it on.
+            "OLLAMA_MCP_RESIDENT": "0",
         }
         session = DesktopSession(display, env, tmp, processes)
         for prop, value in (("_NET_NUMBER_OF_DESKTOPS", "1"), ("_NET_CURRENT_DESKTOP", "0")):

@@ -230,6 +230,16 @@ SETTINGS: dict[str, SettingSpec] = {
     "material_max_total_bytes": SettingSpec("the most bytes one material call reads", "bytes, at least 1", _whole(1)),
     "material_max_ctx": SettingSpec("the largest context a material tool asks for", "tokens, at least 1", _whole(1)),
     "material_parallel": SettingSpec("material parts sent to Ollama at once", "a whole number, at least 1", _whole(1)),
+    "resident": SettingSpec(
+        "keep one server running for all sessions, so each starts in a blink (false: each session starts its own)",
+        "true or false",
+        _boolean,
+    ),
+    "resident_idle_minutes": SettingSpec(
+        "minutes the shared server stays running with no session before it exits",
+        "minutes, at least 1",
+        _whole(1),
+    ),
 }
 assert list(SETTINGS) == [f.name for f in fields(Settings)], "SETTINGS must describe every setting, in order"
 

@@ -504,6 +504,7 @@ def cmd_status(args: argparse.Namespace, ctx: AppContext) -> int:
         out(f"  key: {'set' if ollama['key_set'] else 'none'}; default model: {ollama['default_model'] or '(none)'}")
         out("  installed: " + (", ".join(m["name"] for m in ollama["models"]) or "(none)"))
         out("  loaded: " + (", ".join(m["name"] for m in ollama["loaded"]) or "(none)"))
+    out(f"Local server: {report['resident']['summary']}")
     kit = ", ".join(f"{p['piece']} {'on' if p['installed'] else 'off'}" for p in report["adoption_kit"])
     out(f"Adoption kit: {kit}")
     out("Registrations:")
@@ -581,11 +582,19 @@ def cmd_doctor(args: argparse.Namespace, ctx: AppContext) -> int:
     return EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEM
 
 
-@command("serve", "run the stdio MCP server (what Claude Code starts)")
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    # Hidden: how the frozen app starts its own resident (`serve --resident`) and the relay's fallback child
+    # (`serve --direct`); see server/resident/spawn.py.
+    role = parser.add_mutually_exclusive_group()
+    role.add_argument("--direct", action="store_true", help=argparse.SUPPRESS)
+    role.add_argument("--resident", action="store_true", help=argparse.SUPPRESS)
+
+
+@command("serve", "run the stdio MCP server (what Claude Code starts)", _configure_serve)
 def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
     from ollama_mcp_tray.server.__main__ import main as server_main
 
-    return server_main([])
+    return server_main(["--direct"] if args.direct else ["--resident"] if args.resident else [])
 
 
 def _configure_set_key(parser: argparse.ArgumentParser) -> None:

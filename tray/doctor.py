@@ -20,6 +20,7 @@ import anyio
 from ollama_mcp_tray.server.config import ServerConfig
 from ollama_mcp_tray.server.errors import ConfigError, OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
+from ollama_mcp_tray.server.resident import status as resident
 from ollama_mcp_tray.server.usage import UsageSummary, read_usage, summarize
 
 from .app_context import AppContext
@@ -32,10 +33,19 @@ from .configfile.errors import ConfigFileRefused
 from .kit_actions import digest_warning
 
 # Claude Code hands servers its own environment; these are what decides where ours finds its files.
+# XDG_RUNTIME_DIR and the resident's switches too: they decide which resident (socket) a session's relay uses.
 _PASS_THROUGH = (
-    "HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME",
-    "OLLAMA_MCP_RESIDENT",  # Claude Code passes the user's environment: the resident switch in it counts too
-)  # fmt: skip
+    "HOME",
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "OLLAMA_MCP_RESIDENT",
+    "OLLAMA_MCP_RESIDENT_IDLE_S",
+)
 
 
 DOWN_FIX = "Start Ollama (`ollama serve`) or set its address: `ollama-mcp-tray config set ollama_url URL`."
@@ -207,6 +217,7 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
             None if shake.ok else "See the server log in `ollama-mcp-tray status` paths; run `ollama-mcp-tray serve`.",
         )
     )
+    checks.append(resident_check(resident.status_for(ctx.env)))
     checks.extend(_client_checks(ctx))
     checks.extend(_ollama_checks(ctx))
     checks.append(_kit_check(ctx))
@@ -217,6 +228,21 @@ def run_checks(ctx: AppContext, name: str, *, ask_claude: bool = True) -> list[C
                 if verdict is not None:
                     checks.append(verdict)
     return checks
+
+
+def resident_check(status: resident.ResidentStatus) -> Check:
+    """The shared local server: only one that holds its socket without answering needs the user (sessions
+    still work then, each with its own server, but start slowly and the socket stays taken)."""
+    name = "local server (resident)"
+    if isinstance(status, resident.NotAnswering):
+        return Check(
+            name,
+            False,
+            status.describe(),
+            f"Sessions still work. Find the process with `lsof {status.socket}` (or `fuser {status.socket}`) and "
+            "stop it; the next session starts a new one. Or turn it off: `ollama-mcp-tray config set resident false`.",
+        )
+    return Check(name, True, status.describe())
 
 
 def _client_checks(ctx: AppContext) -> list[Check]:
@@ -327,6 +353,7 @@ def status_report(ctx: AppContext, name: str) -> dict[str, Any]:
         }
     except ConfigError as exc:
         report["ollama"] = {"error": str(exc)}
+    report["resident"] = resident.to_json(resident.status_for(ctx.env))
     registrations = ctx.registrar().status_all(name)
     report["registrations"] = [s.to_json() for s in registrations]
     report["clients"] = [c.to_json() for c in ctx.client_statuses(name, known={CLAUDE_CODE: registrations})]

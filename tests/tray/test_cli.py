@@ -21,7 +21,8 @@ def context(root: Path) -> AppContext:
     paths = AppPaths(config_dir=root / "cfg", data_dir=root / "data", log_dir=root / "log")
     launch = ServerLaunch(sys.executable, ("-m", "ollama_mcp_tray.server"))
     # PATH points nowhere: these tests must not find a `claude` CLI.
-    env = {"HOME": str(root), "PATH": str(root / "no-bin")}
+    # The resident is off: `doctor` starts the server, which would leave a resident running (tests of it turn it on).
+    env = {"HOME": str(root), "PATH": str(root / "no-bin"), "OLLAMA_MCP_RESIDENT": "0"}
     return AppContext(paths, ClaudeHome(root / ".claude", root / ".claude.json"), launch, env)
 
 

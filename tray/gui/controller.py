@@ -30,6 +30,9 @@ from ollama_mcp_tray.server.descriptions import write_model_cache
 from ollama_mcp_tray.server.errors import ConfigError, OllamaMcpError
 from ollama_mcp_tray.server.ollama_client import OllamaClient, OllamaSnapshot
 from ollama_mcp_tray.server.paths import make_private_dir, open_private
+from ollama_mcp_tray.server.resident.places import Places
+from ollama_mcp_tray.server.resident.spawn import start_resident
+from ollama_mcp_tray.server.resident.status import SWITCH_VARIABLE, status_for
 from ollama_mcp_tray.server.settings import Settings, load_settings
 from ollama_mcp_tray.server.usage import read_usage, summarize
 
@@ -52,6 +55,7 @@ from .connection_test import run_connection_test
 from .guard import Guard, OtherClients, Repair
 from .icon import View
 from .monitor import Monitor, OllamaPoller, PollPolicy, is_down
+from .resident_watch import ResidentWatch, WatchPolicy
 from .state import ClaudeState, ClientEntry, ProjectRegistration, ServerChoice, TrayState
 
 log = logging.getLogger(__name__)
@@ -126,6 +130,7 @@ class Controller:
         tick: seconds between housekeeping rounds.
         choose_folder: asks the user for a project folder (None: cancelled); runs on a worker thread.
         ask_secret: asks the user for the Ollama key (None: cancelled); runs on a worker thread.
+        resident_policy: how often the resident watch asks (default: every poll interval).
     """
 
     def __init__(
@@ -139,6 +144,7 @@ class Controller:
         tick: float = TICK,
         choose_folder: Callable[[], Path | None] = dialogs.choose_folder,
         ask_secret: Callable[[], str | None] = dialogs.ask_secret,
+        resident_policy: WatchPolicy | None = None,
     ) -> None:
         self.ctx = ctx
         self.autostart = autostart
@@ -163,6 +169,12 @@ class Controller:
             servers=self._server_choices(),
         )
         self.monitor = self._new_monitor()
+        self.resident = ResidentWatch(
+            lambda: status_for(ctx.env),
+            self._start_resident,
+            lambda status, starting: self.post(lambda: self._set(resident=status, starting_resident=starting)),
+            resident_policy or WatchPolicy(interval=max(1.0, settings.poll_interval)),
+        )
         self.guard = Guard(
             ctx.registrar(settings),
             settings.server_name,
@@ -187,6 +199,7 @@ class Controller:
         self._thread.start()
         self.monitor.start()
         self.guard.start()
+        self.resident.start()
 
     def post(self, event: Callable[[], None]) -> None:
         """Run `event` on the controller thread (safe from any thread)."""
@@ -201,6 +214,7 @@ class Controller:
         self.events.put(None)
         self.monitor.stop()
         self.guard.stop()
+        self.resident.stop()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(5)
 
@@ -424,12 +438,15 @@ class Controller:
         elif isinstance(action, mm.SetAutostart):
             self.autostart.set_enabled(action.enabled)
             self._set(autostart=self.autostart.is_enabled())
+        elif isinstance(action, mm.SetResident):
+            self._set_resident(action.enabled)
         elif isinstance(action, mm.OpenLogs):
             make_private_dir(self.ctx.paths.log_dir, narrow=True)
             dialogs.open_path(self.ctx.paths.log_dir)
         elif isinstance(action, mm.Quit):
             self.monitor.stop()
             self.guard.stop()
+            self.resident.stop()
             if self.icon is not None:
                 self.icon.stop()
             self.events.put(None)
@@ -455,6 +472,35 @@ class Controller:
             self._set(starting_ollama=False)
             self.notify(f"Ollama exited at start (code {code}); see {self._ollama_log}.")
         self.monitor.poke()
+
+    def _start_resident(self) -> bool:
+        """Start a detached resident for the app folders this tray serves (the watch's thread calls this).
+
+        Started with the server's registered command (never the tray's own), so it is the resident a session
+        of Claude Code would start; it outlives the tray and exits by itself after its idle time.
+        """
+        places = Places.from_env(self.ctx.env)
+        return start_resident(places, self.ctx.env, [self.ctx.launch.command, *self.ctx.launch.args])
+
+    def _set_resident(self, enabled: bool) -> None:
+        try:
+            saved = app_settings.save_settings(self.ctx.paths.settings_file, {"resident": enabled})
+        except ConfigError as exc:
+            self.notify(f"The setting was not saved: {exc}")
+            return
+        self.ctx.use_settings(saved)
+        self.resident.poke()
+        forced = self.ctx.env.get(SWITCH_VARIABLE, "").strip()
+        if forced.lower() in ("0", "false", "off", "no", "1", "true", "on", "yes"):
+            # The tray's own environment wins over the setting for what the tray shows and keeps warm.
+            self.notify(f"Saved. {SWITCH_VARIABLE}={forced} in the tray's environment decides here all the same.")
+        elif enabled:
+            self.notify("Claude Code sessions now share one local server that stays running: they start in a blink.")
+        else:
+            self.notify(
+                "Each Claude Code session now starts its own server. A shared one still running exits by itself "
+                "when its sessions have ended."
+            )
 
     def _set_default_model(self, model: str) -> None:
         try:

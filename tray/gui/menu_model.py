@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ollama_mcp_tray.server.errors import OllamaAuthError
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, same_model
+from ollama_mcp_tray.server.resident import status as rs
 from ollama_mcp_tray.server.units import human_size
 
 from ..servers import is_this_machine
@@ -116,6 +117,13 @@ class SetAutostart:
 
 
 @dataclass(frozen=True)
+class SetResident:
+    """Turn the shared local server (the resident) on or off in the settings."""
+
+    enabled: bool
+
+
+@dataclass(frozen=True)
 class OpenLogs:
     pass
 
@@ -142,6 +150,7 @@ Action = (
     | SetKey
     | UseServer
     | SetAutostart
+    | SetResident
     | OpenLogs
     | Quit
 )
@@ -552,6 +561,45 @@ def _server_entry(state: TrayState) -> Item:
     return Item(f"Ollama server: {label}", submenu=tuple(entries))
 
 
+def resident_line(state: TrayState) -> str:
+    """The local server's item: how the next session of Claude Code gets its server.
+
+    >>> resident_line(TrayState("u", resident=rs.Running("/s", 7, "1", "1+a", 3, 7300)))
+    'Local server: resident · 3 sessions · up 2 h'
+    >>> resident_line(TrayState("u", resident=rs.Off("the setting resident is false")))
+    'Local server: starts with each session'
+    """
+    status = state.resident
+    if status is None:
+        return "Local server: checking…"
+    if isinstance(status, rs.Running):
+        n = status.sessions
+        line = f"Local server: resident · {n} session{'s' if n != 1 else ''} · up {rs.human_uptime(status.uptime_s)}"
+        return line + (" · finishing" if status.retiring else "")
+    if isinstance(status, rs.OtherVersion):
+        return "Local server: another version runs · replaced at the next session"
+    if isinstance(status, rs.NotRunning):
+        return "Local server: starting…" if state.starting_resident else "Local server: starts with the next session"
+    if isinstance(status, rs.NotAnswering):
+        return "Local server: not answering · sessions start their own"
+    return "Local server: starts with each session"
+
+
+def _resident_entry(state: TrayState) -> Item:
+    """The local server's state, its details, and the switch that keeps one running for all sessions."""
+    status = state.resident
+    entries: list[Entry] = []
+    if status is not None:
+        entries.append(Item(status.describe()[:200]))
+    if isinstance(status, rs.Running | rs.OtherVersion):
+        entries.append(Item(f"pid {status.pid} · {status.build}"))
+    if isinstance(status, rs.Unsupported):
+        return Item(resident_line(state), submenu=tuple(entries))
+    on = not isinstance(status, rs.Off)
+    entries.append(Item("Keep one server running for all sessions", SetResident(not on), checked=on))
+    return Item(resident_line(state), submenu=tuple(entries))
+
+
 def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> Menu:
     """The whole menu for a state. `now` dates the "unloads in" hints; `home` shortens project paths."""
     entries: list[Entry] = [Item("Refresh", Refresh(), default=True, visible=False)]
@@ -562,6 +610,7 @@ def build_menu(state: TrayState, now: dt.datetime, home: str | None = None) -> M
     entries.append(_claude_entry(state, home))
     entries.append(Item(usage_line(state)))
     entries.append(_connect_entry(state))
+    entries.append(_resident_entry(state))
     entries.append(SEPARATOR)
     entries.append(Item("Manage models…", OpenWindow("models")))
     entries.append(Item("Usage…", OpenWindow("usage")))

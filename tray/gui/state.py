@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from ollama_mcp_tray.server.ollama_client import OllamaSnapshot
+from ollama_mcp_tray.server.resident.status import ResidentStatus
 from ollama_mcp_tray.server.usage import UsageSummary
 
 
@@ -90,3 +91,5 @@ class TrayState:
     guard: bool = True
     busy: str | None = None  # a long action in flight, e.g. "Testing connection…"
     servers: tuple[ServerChoice, ...] = ()  # the saved Ollama servers (tray/servers.py), the active one marked
+    resident: ResidentStatus | None = None  # the shared local server, as last asked (None: not asked yet)
+    starting_resident: bool = False  # the tray started one and it has not answered yet

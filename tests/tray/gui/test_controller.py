@@ -95,7 +95,13 @@ TrayFactory = Callable[..., Tray]
 def make_context(tmp_path: Path, settings: dict[str, Any], env: dict[str, str]) -> AppContext:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    environment = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    # The resident is off unless a test turns it on: each tray would keep one of its own running.
+    environment = {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "OLLAMA_MCP_RESIDENT": "0",
+        **env,
+    }
     paths = AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "logs")
     paths.config_dir.mkdir(exist_ok=True)
     paths.settings_file.write_text(json.dumps(settings), encoding="utf-8")
@@ -674,3 +680,16 @@ def test_the_guard_restores_a_vanished_client_entry_and_claude_desktop_asks_for_
         "The Ollama server's registration in Claude Desktop for its user settings was missing; it has been restored."
     )
     assert read_json(config)["theirs"] == 1 and "ollama" in read_json(config)["mcpServers"]
+
+
+def test_the_local_server_switch_saves_the_setting_and_says_when_the_environment_decides(
+    ollama: OllamaEmulator, start_tray: TrayFactory
+) -> None:
+    tray = start_tray(ollama.url)  # OLLAMA_MCP_RESIDENT=0 in its environment (make_context)
+    tray.wait_menu(lambda: tray.has("Local server: starts with each session"), "the resident's state")
+    assert not tray.checked("Local server", "Keep one server running for all sessions")
+    click(tray.icon, "Local server", "Keep one server running for all sessions")
+    tray.wait_menu(lambda: any("decides here" in n for _t, n in tray.icon.notifications), "the notification")
+    assert read_json(tray.ctx.paths.settings_file)["resident"] is True
+    assert tray.has("Local server: starts with each session")  # the environment still says off
+    assert tray.controller.resident.starts == 0

@@ -9,6 +9,7 @@ import pytest
 
 from ollama_mcp_tray.server.errors import OllamaAuthError, OllamaUnreachable
 from ollama_mcp_tray.server.ollama_client import LoadedModel, ModelInfo, OllamaSnapshot
+from ollama_mcp_tray.server.resident import status as rs
 from ollama_mcp_tray.server.usage import UsageSummary
 from ollama_mcp_tray.tray.gui import menu_model as mm
 from ollama_mcp_tray.tray.gui.state import ClaudeState, IconState, ProjectRegistration, TrayState
@@ -230,10 +231,10 @@ def test_the_windows_are_opened_from_the_menu() -> None:
 
 def test_keyboard_paths_skip_hidden_disabled_items_and_separators() -> None:
     menu = mm.build_menu(up(), NOW)
-    # Visible, enabled top-level items: Ollama server, Models, Claude Code, Manage models…, Usage…,
+    # Visible, enabled top-level items: Ollama server, Models, Claude Code, Local server, Manage models…, Usage…,
     # Getting started…, Settings…, Start at login, Open logs, Quit.
     assert mm.selectable_path(menu, "Claude Code", "Enabled for all projects") == [2, 0]
-    assert mm.selectable_path(menu, "Quit") == [9]
+    assert mm.selectable_path(menu, "Quit") == [10]
     with pytest.raises(KeyError):
         mm.selectable_path(menu, "No such item")
 
@@ -350,3 +351,58 @@ def test_each_kit_piece_and_the_claude_md_section_is_a_check_item_in_the_claude_
     }
     assert find(menu, "Hook: digest").action == mm.SetKitPiece("bash-hook", False)
     assert find(menu, "Add local-work subagent").action == mm.SetKitPiece("agent", True)
+
+
+# ---- the local server (resident) ----------------------------------------------------------------------
+
+
+def resident(status: rs.ResidentStatus | None, starting: bool = False) -> tuple[mm.Entry, ...]:
+    return mm.build_menu(dataclasses.replace(up(), resident=status, starting_resident=starting), NOW)
+
+
+@pytest.mark.parametrize(
+    ("status", "starting", "line"),
+    [
+        (None, False, "Local server: checking…"),
+        (rs.Running("/s", 7, "1.0", "1.0+a", 3, 7300), False, "Local server: resident · 3 sessions · up 2 h"),
+        (
+            rs.Running("/s", 7, "1.0", "1.0+a", 1, 42, retiring=True),
+            False,
+            "Local server: resident · 1 session · up 42 s · finishing",
+        ),
+        (
+            rs.OtherVersion("/s", 7, "0.9", "0.9+b", 0, 60, "1.0+a"),
+            False,
+            "Local server: another version runs · replaced at the next session",
+        ),
+        (rs.NotRunning("/s", "no socket"), False, "Local server: starts with the next session"),
+        (rs.NotRunning("/s", "no socket"), True, "Local server: starting…"),
+        (
+            rs.NotAnswering("/s", "no answer within 1 s"),
+            False,
+            "Local server: not answering · sessions start their own",
+        ),
+        (rs.Off("the setting resident is false"), False, "Local server: starts with each session"),
+        (rs.Unsupported("not supported on Windows yet"), False, "Local server: starts with each session"),
+    ],
+)
+def test_the_local_server_line_says_how_the_next_session_gets_its_server(status, starting, line) -> None:
+    assert find(resident(status, starting), "Local server").text == line
+
+
+def test_the_local_server_submenu_has_its_details_and_the_switch() -> None:
+    item = find(resident(rs.Running("/s", 7, "1.0", "1.0+a", 3, 7300)), "Local server")
+    assert item.submenu is not None
+    texts = [e.text for e in item.submenu if isinstance(e, mm.Item)]
+    assert texts[0] == "running (pid 7, 3 sessions, up 2 h)" and texts[1] == "pid 7 · 1.0+a"
+    switch = find(item.submenu, "Keep one server running")
+    assert switch.checked is True and switch.action == mm.SetResident(False)
+    off = find(find(resident(rs.Off("the setting resident is false")), "Local server").submenu or (), "Keep one")
+    assert off.checked is False and off.action == mm.SetResident(True)
+
+
+def test_on_windows_the_local_server_offers_no_switch() -> None:
+    item = find(resident(rs.Unsupported("not supported on Windows yet")), "Local server")
+    assert [e.text for e in item.submenu or () if isinstance(e, mm.Item)] == [
+        "not supported on Windows yet; each session starts its own server"
+    ]

@@ -284,3 +284,33 @@ def test_welcome_offers_start_ollama_when_the_program_is_installed_and_its_click
         assert url in window.text("ollama_line")
     finally:
         stop_pid(pidfile)
+
+
+def test_settings_window_shows_the_local_server_and_saves_its_switch_and_idle_time(
+    desk: DesktopSession, tmp_path: Path, ollama: OllamaEmulator
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    settings_file = write_settings(home, {"ollama_url": ollama.url})
+    # The setting decides here (no OLLAMA_MCP_RESIDENT): off in the file, so no resident is asked or started.
+    settings_file.write_text(json.dumps({"ollama_url": ollama.url, "resident": False}), encoding="utf-8")
+    layout = home / "settings-layout.json"
+    desk.spawn(
+        [sys.executable, "-m", "ollama_mcp_tray.tray", "settings"],
+        env={**home_env(home, layout), "OLLAMA_MCP_RESIDENT": ""},
+        log_name="settings",
+    )
+    window = Window(desk, layout)
+    window.click("field:ollama_url")  # the keyboard's focus in the window
+    for tab in ("Claude Code", "Timeouts", "More", "Local server"):
+        window.key("ctrl+Tab")
+        window.widget(f"tab:{tab}")
+    window.wait_text("resident_status", lambda t: t.startswith("Off (the setting resident is false)"), 10)
+    window.click("field:resident")
+    window.type_into("field:resident_idle_minutes", "0")
+    window.wait_text("error:resident_idle_minutes", lambda t: t.startswith("✗"), 5)
+    window.type_into("field:resident_idle_minutes", "30")
+    window.click("save")
+    window.wait_text("status", lambda t: t.startswith("Saved"), 5)
+    saved = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert saved["resident"] is True and saved["resident_idle_minutes"] == 30

@@ -15,6 +15,7 @@ from typing import Any
 
 from ollama_mcp_tray.server.config import ServerConfig, Timeouts
 from ollama_mcp_tray.server.errors import ConfigError
+from ollama_mcp_tray.server.resident import status as resident
 
 from ... import app_settings
 from ...app_context import AppContext
@@ -29,8 +30,9 @@ TABS = {
     "Connection": ("ollama_url", "key_header", "auth_scheme", "ca_file"),
     "Claude Code": ("default_model", "server_name", "allow_model_management", "guard"),
     "Timeouts": ("poll_interval", "connect_timeout", "idle_timeout", "max_time"),
+    "Local server": ("resident", "resident_idle_minutes"),
 }  # a setting in neither (a newer one: allowed folders, cloud models) goes to "More"
-BOOLEAN = {"allow_model_management", "guard"}
+BOOLEAN = {"allow_model_management", "guard", "resident"}
 CHOICES = {"auth_scheme": ("header", "bearer")}
 LABELS = {
     "ollama_url": "Ollama address",
@@ -45,6 +47,8 @@ LABELS = {
     "idle_timeout": "Idle timeout (s)",
     "max_time": "Longest generation (s)",
     "ca_file": "CA certificate file",
+    "resident": "Share one server between sessions",
+    "resident_idle_minutes": "Stop it after idle (min)",
     # Settings added by other parts of the app (allowed folders for the material tools, cloud models) appear
     # here under their own name until they are given a label: every entry of SETTINGS gets a row.
 }
@@ -152,6 +156,7 @@ class SettingsWindow:
                 row = self._key_rows(form, row)
             rows[tab] = row
 
+        self._resident_row(forms["Local server"], rows["Local server"])
         form, row = forms["Claude Code"], rows["Claude Code"]
         ttk.Label(form, text="Start at login").grid(row=row, column=0, sticky="w", pady=2)
         self.autostart_var = tk.BooleanVar(value=self.autostart.is_enabled())
@@ -225,6 +230,21 @@ class SettingsWindow:
         note.grid(row=row, column=1, sticky="w")
         self.layout.name("url_override", note)
         return row + 1
+
+    def _resident_row(self, form: Any, row: int) -> None:
+        """How the shared server is now (asked on a worker: the question may take up to a second)."""
+        from tkinter import ttk
+
+        ttk.Label(form, text="Now").grid(row=row, column=0, sticky="nw", padx=(0, PAD), pady=2)
+        self.resident_status = self.layout.name(
+            "resident_status", ttk.Label(form, text="asking…", wraplength=FIELD_WRAP)
+        )
+        self.resident_status.grid(row=row, column=1, sticky="w", pady=2)
+        self.worker.run(
+            lambda: resident.status_for(self.ctx.env).describe(),
+            lambda text: self._say(self.resident_status, text[:1].upper() + text[1:] + "."),
+            lambda exc: self._say(self.resident_status, f"Cannot tell: {exc}"),
+        )
 
     @staticmethod
     def _say(label: Any, text: str) -> None:
