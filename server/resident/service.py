@@ -223,7 +223,9 @@ class Resident:
         except (asyncio.TimeoutError, ValueError, WireError, ConnectionError) as exc:
             log.warning("Resident: dropped a connection without a valid hello (%s)", exc)
             return
-        if hello.op == "status":
+        if hello.op in ("status", "keep"):
+            if hello.op == "keep" and self.sessions == 0:
+                self.idle_since = time.monotonic()  # a tray keeps it warm: no idle exit while it asks
             writer.write(self._status().encode())
             await writer.drain()
             return

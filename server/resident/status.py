@@ -176,6 +176,7 @@ def query_status(
     version: str = __version__,
     connect_timeout: float = CONNECT_TIMEOUT,
     timeout: float = REPLY_TIMEOUT,
+    keep: bool = False,
 ) -> ResidentStatus:
     """Ask the resident at `socket_path` for its status (op `status`). Never raises, never waits past the timeouts.
 
@@ -185,6 +186,7 @@ def query_status(
         version: this app's version (sent in the hello, as the relay does).
         connect_timeout: seconds for the connection.
         timeout: seconds for the whole exchange, connection included.
+        keep: ask with op `keep`, which also restarts the resident's idle clock (the tray keeping it warm).
     """
     where = str(socket_path)
     if not socket_path.exists():
@@ -206,7 +208,7 @@ def query_status(
         except OSError as exc:
             return NotAnswering(where, f"cannot connect: {exc.strerror or exc}")
         # No environment travels with the status question: a key has no business in it.
-        hello = RelayHello("status", version, build, os.getpid(), {})
+        hello = RelayHello("keep" if keep else "status", version, build, os.getpid(), {})
         try:
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             sock.sendall(hello.encode())
@@ -257,16 +259,23 @@ def _status_from_reply(where: str, line: bytes, build: str) -> ResidentStatus:
 
 
 def status_for(
-    env: Mapping[str, str] | None = None, *, platform: str = sys.platform, timeout: float = REPLY_TIMEOUT
+    env: Mapping[str, str] | None = None,
+    *,
+    platform: str = sys.platform,
+    timeout: float = REPLY_TIMEOUT,
+    keep: bool = False,
 ) -> ResidentStatus:
     """The resident's status for the app folders `env` points at (default: this process's environment).
 
-    What `doctor`, `status` and the tray ask: the same socket and build the relay would use.
+    What `doctor`, `status` and the tray ask: the same socket and build the relay would use. The tray asks
+    with `keep`, so that a resident it keeps warm does not exit for want of sessions while the tray runs.
     """
     env = os.environ if env is None else env
     places = Places.from_env(env, platform)
     build = build_fingerprint()
-    return resident_status(env, places.settings_file, places.socket, build=build, platform=platform, timeout=timeout)
+    return resident_status(
+        env, places.settings_file, places.socket, build=build, platform=platform, timeout=timeout, keep=keep
+    )
 
 
 def resident_status(
@@ -277,6 +286,7 @@ def resident_status(
     build: str,
     platform: str = sys.platform,
     timeout: float = REPLY_TIMEOUT,
+    keep: bool = False,
 ) -> ResidentStatus:
     """The whole answer: unsupported here, off by a switch, or what the resident at `socket_path` says."""
     unsupported = unsupported_reason(platform)
@@ -285,4 +295,4 @@ def resident_status(
     off = off_reason(env, settings_file)
     if off is not None:
         return Off(off)
-    return query_status(socket_path, build=build, timeout=timeout)
+    return query_status(socket_path, build=build, timeout=timeout, keep=keep)

@@ -2,12 +2,13 @@
 
 One JSON object per line over the Unix socket:
 
-1. relay -> resident: `{"hello": "ollama-mcp-relay", "op": "session"|"status", "version", "build", "pid",
+1. relay -> resident: `{"hello": "ollama-mcp-relay", "op": "session"|"status"|"keep", "version", "build", "pid",
    "env": {...}}`; `env` is every `OLLAMA_*` variable of the relay's environment plus PATH (never written to
    disk, never logged: logs name the variables, not their values).
 2. resident -> relay: `{"hello": "ollama-mcp-resident", "version", "build", "pid", "accepted": true}`, or
    `{"hello": ..., "accepted": false, "reason": "version"|"retiring", "detail": "..."}`; for op status,
    `{"hello", "version", "build", "pid", "sessions", "started", "uptime_s", "retiring"}` and the resident closes.
+   Op keep is status asked by a tray that keeps the resident warm: it also restarts the idle clock.
 3. After an accepted hello the stream is MCP's stdio framing (newline-delimited JSON-RPC) both ways.
 """
 
@@ -27,7 +28,7 @@ RELAY_HELLO = "ollama-mcp-relay"
 RESIDENT_HELLO = "ollama-mcp-resident"
 MAX_HELLO_BYTES = 1 << 20  # a hello line longer than this is not ours
 
-Op = Literal["session", "status"]
+Op = Literal["session", "status", "keep"]
 Reason = Literal["version", "retiring"]
 
 
@@ -144,7 +145,7 @@ class RelayHello(NamedTuple):
         """Raises: WireError: the line is not a relay's hello."""
         message = _decode(line, RELAY_HELLO)
         op = message.get("op")
-        if op not in ("session", "status"):
+        if op not in ("session", "status", "keep"):
             raise WireError(f"unknown op {op!r}")
         env = message.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):

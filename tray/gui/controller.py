@@ -170,7 +170,7 @@ class Controller:
         )
         self.monitor = self._new_monitor()
         self.resident = ResidentWatch(
-            lambda: status_for(ctx.env),
+            lambda: status_for(ctx.env, keep=True),
             self._start_resident,
             lambda status, starting: self.post(lambda: self._set(resident=status, starting_resident=starting)),
             resident_policy or WatchPolicy(interval=max(1.0, settings.poll_interval)),

@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 
 import anyio
 import pytest
 from mcp.client import Client
 
-from tests.server.resident.kit import REGISTERED, ResidentKit, lock_pid
+from tests.server.resident.kit import REGISTERED, ResidentKit, alive, lock_pid
 
 pytestmark = pytest.mark.anyio
 
@@ -37,3 +38,18 @@ def test_sigterm_stops_the_resident_and_a_second_one_for_the_same_folders_steps_
     kit.wait_gone(pid, timeout=30)
     assert not kit.places.socket.exists()
     assert "asked to stop" in kit.log_text()
+
+
+def test_a_tray_asking_with_keep_holds_the_idle_exit_off_and_plain_status_does_not(kit: ResidentKit):
+    from ollama_mcp_tray.server.resident.status import Running, status_for
+
+    kit.env["OLLAMA_MCP_RESIDENT"] = "1"
+    kit.env["OLLAMA_MCP_RESIDENT_IDLE_S"] = "2"
+    pid = kit.start_resident()
+    deadline = time.monotonic() + 5  # well past the idle delay
+    while time.monotonic() < deadline:
+        assert isinstance(status_for(kit.env, keep=True), Running)
+        time.sleep(0.4)
+    assert alive(pid)
+    assert isinstance(status_for(kit.env), Running)  # asked without keep from now on: it idles out
+    kit.wait_gone(pid, timeout=30)

@@ -48,7 +48,7 @@ class RecordingIcon:
 def make_context(tmp_path: Path, ollama: OllamaEmulator, guard: bool = True) -> AppContext:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env = {"HOME": str(home), "OLLAMA_URL": ollama.url}
+    env = {"HOME": str(home), "OLLAMA_URL": ollama.url, "OLLAMA_MCP_RESIDENT": "0"}
     paths = AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "logs")
     paths.config_dir.mkdir()
     paths.settings_file.write_text(json.dumps({"guard": guard}), encoding="utf-8")
