@@ -3,30 +3,21 @@ serves in-process and starts one) and with a resident running (the session is th
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray.clients.claude_cli import find_claude
+from tests.pinned_claude import pinned_claude
 from tests.server.resident.kit import ResidentKit
 
 pytestmark = pytest.mark.claude
-LOCAL_CLAUDE = Path(__file__).resolve().parents[3] / ".tools" / "claude" / "node_modules" / ".bin" / "claude"
 
 
 @pytest.fixture
 def claude_bin() -> Path:
-    found = find_claude({"CLAUDE_BIN": os.environ["CLAUDE_BIN"]}) if os.environ.get("CLAUDE_BIN") else None
-    if found is None and LOCAL_CLAUDE.is_file():
-        found = LOCAL_CLAUDE
-    if found is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("The Claude Code CLI is not installed; run tests/setup/20-claude-cli.sh")
-        pytest.skip("Claude Code CLI not installed (tests/setup/20-claude-cli.sh installs it)")
-    return found
+    return pinned_claude()
 
 
 def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

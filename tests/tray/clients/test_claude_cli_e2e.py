@@ -13,26 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from ollama_mcp_tray.tray.clients.claude_cli import find_claude
 from tests import shadow_modules
+from tests.pinned_claude import pinned_claude
 
 pytestmark = pytest.mark.claude
 
-REPO = Path(__file__).resolve().parents[3]
-LOCAL_CLAUDE = REPO / ".tools" / "claude" / "node_modules" / ".bin" / "claude"
 
 
 @pytest.fixture(scope="session")
 def claude_bin() -> Path:
-    """The pinned CLI from tests/setup/20-claude-cli.sh (or $CLAUDE_BIN); skipped only outside CI."""
-    found = find_claude({"CLAUDE_BIN": os.environ.get("CLAUDE_BIN", "")}) if os.environ.get("CLAUDE_BIN") else None
-    if found is None and LOCAL_CLAUDE.is_file():
-        found = LOCAL_CLAUDE
-    if found is None:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("The Claude Code CLI is not installed; run tests/setup/20-claude-cli.sh")
-        pytest.skip("Claude Code CLI not installed (tests/setup/20-claude-cli.sh installs it)")
-    return found
+    return pinned_claude()
 
 
 @dataclass
