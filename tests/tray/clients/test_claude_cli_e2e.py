@@ -19,7 +19,6 @@ from tests.pinned_claude import pinned_claude
 pytestmark = pytest.mark.claude
 
 
-
 @pytest.fixture(scope="session")
 def claude_bin() -> Path:
     return pinned_claude()
