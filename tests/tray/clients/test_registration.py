@@ -397,6 +397,9 @@ def test_status_all_reads_claude_codes_file_once_for_every_scope(tmp_path, regis
     targets = [USER, Target(Scope.LOCAL, "ollama", local), Target(Scope.PROJECT, "ollama", project)]
     for target in targets:
         registrar.enable(target, approve=target.scope is Scope.PROJECT)
+    # The project entry names the portable `ollama-mcp-server`; with it off PATH (a venv's bin is on PATH in CI)
+    # that entry is ours but stale, so the three scopes do not all read alike.
+    monkeypatch.setenv("PATH", str(tmp_path / "no-such-folder"))
     one_by_one = [registrar.status(target) for target in targets]
     reads = counting_reads(monkeypatch, tmp_path / ".claude.json")
 
@@ -404,7 +407,6 @@ def test_status_all_reads_claude_codes_file_once_for_every_scope(tmp_path, regis
 
     assert len(reads) == 1
     assert statuses == one_by_one
-    # (The project entry names the portable `ollama-mcp-server`, not on this test's PATH: ours, stale.)
     assert [s.state for s in statuses] == [State.CURRENT, State.CURRENT, State.STALE]
     assert statuses[2].approved is True and statuses[2].trusted is False
 
