@@ -19,7 +19,7 @@ from ollama_mcp_tray.tray.configfile import claude_lock
 from ollama_mcp_tray.tray.configfile.errors import ConcurrentEditError
 from ollama_mcp_tray.tray.configfile.json_document import set_member
 from ollama_mcp_tray.tray.configfile.safe_edit import SafeEditor
-from tests.tray.clients.test_claude_cli_e2e import LOCAL_CLAUDE
+from tests.pinned_claude import LOCAL_CLAUDE
 from tests.tray.clients.test_registration import USER, make_registrar
 from tests.tray.test_cli import run_process
 
