@@ -71,11 +71,10 @@ def serve_direct(why: str = "") -> int:
 
     import anyio
 
-    from .app import build_server
+    from .app import build_server, follows
     from .stdio_transport import serve_stdio
 
-    follow = not os.environ.get("OLLAMA_DEFAULT_MODEL", "").strip()
-    management = os.environ.get("OLLAMA_MCP_ALLOW_MANAGEMENT") is None  # else the environment decides
+    follow, management = follows(os.environ)
     server = build_server(
         config,
         paths,

@@ -58,6 +58,12 @@ def describe(short: str, models: list[str], default: str | None) -> str:
     return generation_description(short, models, default) if short in MODEL_AWARE else STATIC[short]
 
 
+def follows(env: Mapping[str, str]) -> tuple[bool, bool]:
+    """(follow_settings, follow_management) for a session started with `env`: what the environment does not
+    set (the default model, the management switch) follows the settings file while the session runs."""
+    return not env.get("OLLAMA_DEFAULT_MODEL", "").strip(), env.get("OLLAMA_MCP_ALLOW_MANAGEMENT") is None
+
+
 def build_server(
     config: ServerConfig,
     paths: AppPaths | None = None,

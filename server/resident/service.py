@@ -273,7 +273,7 @@ class Resident:
     ) -> None:
         from mcp.server.stdio import stdio_server
 
-        from ..app import build_server
+        from ..app import build_server, follows
         from ..config import ServerConfig, resolve_config
         from ..errors import ConfigError
         from ..ollama_client import OllamaClient
@@ -291,9 +291,7 @@ class Resident:
             client = self.clients.get(key)
             if client is None:
                 client = self.clients[key] = OllamaClient(config)
-        # As __main__ does for a direct server: what the environment does not set follows the settings file.
-        follow = not env.get("OLLAMA_DEFAULT_MODEL", "").strip()
-        management = env.get("OLLAMA_MCP_ALLOW_MANAGEMENT") is None
+        follow, management = follows(env)
         server = build_server(
             config, self.paths, config_error=config_error, follow_settings=follow, follow_management=management,
             follow_connection=config_error is None, env=env, shared_client=client, shared_usage=self.usage,
